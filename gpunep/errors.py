@@ -1,0 +1,40 @@
+"""Typed errors with stable messages.
+
+Every error a user can trigger through bad input derives from a builtin
+(``ValueError``, ``RuntimeError``) so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class ModelFileError(ValueError):
+    """A model, restart or nep.in file that cannot be parsed.
+
+    The message always names the file and, where there is one, the line.
+    """
+
+    def __init__(self, filename: str, message: str, line: int | None = None):
+        self.filename = str(filename)
+        self.line = line
+        where = f"{self.filename}, line {line}" if line is not None else self.filename
+        super().__init__(f"{where}: {message}")
+
+
+class UnsupportedModelError(NotImplementedError):
+    """A model type or feature that this evaluator does not support (yet)."""
+
+
+class NeighborCapacityError(RuntimeError):
+    """Neighbor buffers could not be grown to what a structure needs."""
+
+
+class BackendUnavailableError(RuntimeError):
+    """A requested backend (CuPy/GPU, host compiler) is not available."""
+
+
+class KernelCompileError(RuntimeError):
+    """A kernel failed to compile; the message holds the compiler log."""
+
+
+class KernelArgumentError(TypeError):
+    """A kernel argument does not match the kernel's signature."""
