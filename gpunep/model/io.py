@@ -1,0 +1,425 @@
+"""Reading and writing nep.txt, nep.restart and nep.in (NEP_SPEC §1–2).
+
+Parsing is strict: every problem is a :class:`~gpunep.errors.ModelFileError`
+naming the file and line. Writers go through :func:`atomic_write`, so a
+failure never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from gpunep.errors import ModelFileError
+from gpunep.model import layout
+from gpunep.model.elements import ELEMENTS
+from gpunep.model.model import Model, _l_max_fields
+
+_TOKEN = re.compile(r"^nep([345])(_zbl)?(_temperature|_dipole|_polarizability|_charge\d|"
+                    r"_vdw|_charge_vdw)?$")
+_SUFFIX_TYPE = {None: "potential", "_temperature": "temperature", "_dipole": "dipole",
+                "_polarizability": "polarizability", "_charge1": "potential_with_charges",
+                "_charge2": "potential_with_charges"}
+
+
+class _Lines:
+    """The lines of a file with 1-based numbers, for precise error messages."""
+
+    def __init__(self, filename: str | os.PathLike):
+        self.filename = str(filename)
+        try:
+            with open(filename, encoding="utf-8") as handle:
+                self.lines = handle.read().splitlines()
+        except UnicodeDecodeError as exc:
+            raise ModelFileError(self.filename, f"not a text file ({exc.reason})") from None
+
+    def error(self, line: int | None, message: str) -> ModelFileError:
+        return ModelFileError(self.filename, message, line)
+
+    def number(self, token: str, line: int, what: str, kind: Callable = float) -> Any:
+        try:
+            value = kind(token)
+        except ValueError:
+            raise self.error(line, f"{what}: expected {'an integer' if kind is int else 'a number'}, "
+                                   f"got {token!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise self.error(line, f"{what}: value {token!r} is not finite")
+        return value
+
+
+def _integer(lines: _Lines, token: str, line: int, what: str, minimum: int = 0) -> int:
+    value = lines.number(token, line, what)
+    if value != int(value) or value < minimum:
+        raise lines.error(line, f"{what}: expected an integer >= {minimum}, got {token!r}")
+    return int(value)
+
+
+def _header_line(lines: _Lines, index: int, keyword: str, counts: tuple[int, ...]) -> list[str]:
+    if index >= len(lines.lines):
+        raise lines.error(index + 1, f"file ends before the '{keyword}' header line")
+    tokens = lines.lines[index].split()
+    if not tokens or tokens[0] != keyword:
+        found = tokens[0] if tokens else "an empty line"
+        raise lines.error(index + 1, f"expected the '{keyword}' header line, found {found!r}")
+    if len(tokens) not in counts:
+        expected = " or ".join(str(c) for c in counts)
+        raise lines.error(index + 1, f"'{keyword}' line has {len(tokens)} fields, expected {expected}")
+    return tokens
+
+
+def read_model(filename: str | os.PathLike, restart_file: str | os.PathLike | None = None) -> Model:
+    """Read a NEP model file (nep.txt), optionally with its SNES restart file.
+
+    Parameters
+    ----------
+    filename
+        Path to nep.txt. Every flavour of NEP_SPEC §1 is understood: nep3/4/5,
+        ``_zbl`` (universal, typewise, flexible), uniform or per-type cutoffs,
+        ``l_max`` with 1–7 fields, ``_charge1/2``, ``_dipole``,
+        ``_polarizability`` and ``_temperature``.
+    restart_file
+        Optional nep.restart, loaded into ``restart_parameters``.
+
+    Raises
+    ------
+    OSError
+        The file does not exist or cannot be read.
+    ModelFileError
+        (a ``ValueError``) naming the file, line and what was expected.
+    """
+    lines = _Lines(filename)
+    header = _parse_header(lines)
+    model = _parse_values(lines, header)
+    if restart_file is not None:
+        model.read_restart(restart_file)
+    return model
+
+
+def _parse_header(lines: _Lines) -> dict[str, Any]:
+    if not lines.lines:
+        raise lines.error(None, "the file is empty")
+    tokens = lines.lines[0].split()
+    if not tokens:
+        raise lines.error(1, "expected 'nep<version>[_zbl][_suffix] <number of types> <symbols>'")
+    match = _TOKEN.match(tokens[0])
+    if match is None:
+        raise lines.error(1, f"unknown model token {tokens[0]!r}; expected nep3, nep4 or nep5 "
+                             "with optional _zbl and _temperature/_dipole/_polarizability/_charge1/_charge2")
+    version, has_zbl, suffix = int(match.group(1)), bool(match.group(2)), match.group(3)
+    if suffix in ("_vdw", "_charge_vdw"):
+        raise lines.error(1, f"{tokens[0]} models are training-only in GPUMD (not runnable by gpumd) "
+                             "and are not supported")
+    if suffix not in _SUFFIX_TYPE:
+        raise lines.error(1, f"{tokens[0]}: charge mode {suffix[7:]} is not supported "
+                             "(GPUMD supports charge1 and charge2)")
+    model_type = _SUFFIX_TYPE[suffix]
+    if len(tokens) < 2:
+        raise lines.error(1, "missing the number of types after the model token")
+    n_types = _integer(lines, tokens[1], 1, "number of types", minimum=1)
+    if len(tokens) != n_types + 2:
+        raise lines.error(1, f"expected {n_types} element symbols after '{tokens[0]} {n_types}', "
+                             f"found {len(tokens) - 2}")
+    types = tuple(tokens[2:])
+    for symbol in types:
+        if symbol not in ELEMENTS:
+            raise lines.error(1, f"{symbol!r} is not an element symbol GPUMD knows (H .. Pu)")
+    if len(set(types)) != len(types):
+        raise lines.error(1, f"element symbols repeat: {' '.join(types)}")
+    header: dict[str, Any] = dict(version=version, model_type=model_type, types=types,
+                                  charge_mode=int(suffix[7]) if model_type == "potential_with_charges" else None,
+                                  zbl=None, zbl_typewise_cutoff_factor=None)
+    index = 1
+    if has_zbl:
+        zbl = _header_line(lines, index, "zbl", (3, 4))
+        r_in = lines.number(zbl[1], index + 1, "zbl inner cutoff")
+        r_out = lines.number(zbl[2], index + 1, "zbl outer cutoff")
+        header["zbl"] = (r_in, r_out)
+        if len(zbl) == 4:
+            header["zbl_typewise_cutoff_factor"] = lines.number(zbl[3], index + 1, "zbl typewise factor")
+        index += 1
+    n_typewise = 2 * n_types + 3
+    counts = (5, 8, n_typewise) if n_types > 1 else (5, 8)
+    cutoff = _header_line(lines, index, "cutoff", counts)
+    line = index + 1
+    values = [lines.number(tok, line, "cutoff") for tok in cutoff[1:]]
+    header["radial_typewise_cutoff_factor"] = header["angular_typewise_cutoff_factor"] = None
+    if len(cutoff) == n_typewise and n_types > 1:
+        header["radial_cutoff"] = values[0:2 * n_types:2]
+        header["angular_cutoff"] = values[1:2 * n_types:2]
+        mn = cutoff[-2:]
+    else:
+        header["radial_cutoff"], header["angular_cutoff"] = values[0], values[1]
+        mn = cutoff[3:5]
+        if len(cutoff) == 8:
+            # Legacy GPUMD typewise cutoff factors: radial, angular, ZBL.
+            header["radial_typewise_cutoff_factor"] = values[4]
+            header["angular_typewise_cutoff_factor"] = values[5]
+            header["zbl_typewise_cutoff_factor"] = values[6]
+    header["max_neighbors_radial"] = _integer(lines, mn[0], line, "max radial neighbors")
+    header["max_neighbors_angular"] = _integer(lines, mn[1], line, "max angular neighbors")
+    for rc_r, rc_a in zip(np.atleast_1d(header["radial_cutoff"]), np.atleast_1d(header["angular_cutoff"])):
+        if not (0 < rc_a <= rc_r):
+            raise lines.error(line, f"cutoffs must satisfy 0 < angular <= radial, got radial {rc_r:g}, "
+                                    f"angular {rc_a:g}")
+    index += 1
+    n_max = _header_line(lines, index, "n_max", (3,))
+    header["n_max_radial"] = _integer(lines, n_max[1], index + 1, "n_max radial")
+    header["n_max_angular"] = _integer(lines, n_max[2], index + 1, "n_max angular")
+    index += 1
+    basis = _header_line(lines, index, "basis_size", (3,))
+    header["n_basis_radial"] = _integer(lines, basis[1], index + 1, "basis_size radial")
+    header["n_basis_angular"] = _integer(lines, basis[2], index + 1, "basis_size angular")
+    index += 1
+    l_max = _header_line(lines, index, "l_max", (2, 3, 4, 5, 6, 7, 8))
+    flags = [_integer(lines, tok, index + 1, "l_max") for tok in l_max[1:]] + [0] * (8 - len(l_max))
+    names = ("l_max_3b", "l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
+    header.update(zip(names, flags))
+    if not 1 <= header["l_max_3b"] <= 8:
+        raise lines.error(index + 1, f"l_max for 3-body terms must be 1..8, got {header['l_max_3b']}")
+    index += 1
+    ann = _header_line(lines, index, "ANN", (2, 3))
+    header["n_neuron"] = _integer(lines, ann[1], index + 1, "ANN neurons", minimum=1)
+    if len(ann) == 3 and _integer(lines, ann[2], index + 1, "ANN second layer") != 0:
+        raise lines.error(index + 1, "two-hidden-layer models (ANN N1 N2 with N2 > 0) are training-only "
+                                     "and not supported")
+    header["first_value_line"] = index + 1
+    return header
+
+
+def _parse_values(lines: _Lines, header: dict[str, Any]) -> Model:
+    first_value_line = header.pop("first_value_line")
+    model = Model(**header, ann_parameters={}, q_scaler=np.zeros(0),
+                  radial_descriptor_weights={}, angular_descriptor_weights={})
+    n_ann, n_c, dim = model.n_ann_parameters, model.n_descriptor_parameters, model.n_descriptor
+    n_zbl = 10 * len(model.types) * (len(model.types) + 1) // 2 if model.zbl == (0.0, 0.0) else 0
+    expected = n_ann + n_c + dim + n_zbl
+    body = lines.lines[first_value_line:]
+    while body and not body[-1].strip():
+        body.pop()
+    values = np.empty(len(body))
+    for offset, text in enumerate(body):
+        line = first_value_line + offset + 1
+        tokens = text.split()
+        if len(tokens) != 1:
+            raise lines.error(line, f"expected one number per line, found {len(tokens)} fields")
+        values[offset] = lines.number(tokens[0], line, "parameter value")
+    architecture = (f"{len(model.types)} types, dim {dim}, {model.n_neuron} neurons: "
+                    f"{n_ann} ANN + {n_c} descriptor + {dim} q_scaler"
+                    + (f" + {n_zbl} flexible ZBL" if n_zbl else "") + " values")
+    if len(values) < expected:
+        raise lines.error(first_value_line + len(values) + 1,
+                          f"file is truncated: expected {expected} values ({architecture}), "
+                          f"found {len(values)}")
+    if len(values) > expected:
+        raise lines.error(first_value_line + expected + 1,
+                          f"extra values: expected {expected} ({architecture}), found {len(values)}")
+    spec = dict(types=model.types, version=model.version, model_type=model.model_type,
+                n_neuron=model.n_neuron, dim=dim)
+    model.ann_parameters = layout.unflatten_ann(values[:n_ann], **spec)
+    if model.model_type == "potential_with_charges":
+        model.sqrt_epsilon_infinity = model.ann_parameters.pop("sqrt_epsilon_infinity")
+    n_cr = len(model.types) ** 2 * (model.n_max_radial + 1) * (model.n_basis_radial + 1)
+    model.radial_descriptor_weights = layout.unflatten_descriptor(
+        values[n_ann:n_ann + n_cr], model.types, model.n_max_radial, model.n_basis_radial)
+    model.angular_descriptor_weights = layout.unflatten_descriptor(
+        values[n_ann + n_cr:n_ann + n_c], model.types, model.n_max_angular, model.n_basis_angular)
+    model.q_scaler = np.array(values[n_ann + n_c:n_ann + n_c + dim])
+    if n_zbl:
+        table = values[n_ann + n_c + dim:].reshape(-1, 10)
+        model.zbl_parameters = {pair: row.copy() for pair, row in zip(layout.zbl_pairs(model.types), table)}
+    return model
+
+
+# ------------------------------------------------------------------ writing
+def atomic_write(filename: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``filename``, then rename it into place."""
+    path = Path(filename)
+    handle = tempfile.NamedTemporaryFile("w", dir=path.parent or ".", prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False, encoding="utf-8")
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _ann_vector(model: Model, tree: dict[str, Any]) -> np.ndarray:
+    tree = dict(tree)
+    if model.model_type == "potential_with_charges" and "sqrt_epsilon_infinity" not in tree:
+        tree["sqrt_epsilon_infinity"] = model.sqrt_epsilon_infinity
+    return layout.flatten_ann(tree, types=model.types, version=model.version,
+                              model_type=model.model_type, n_neuron=model.n_neuron,
+                              dim=model.n_descriptor)
+
+
+def parameter_vector(model: Model) -> np.ndarray:
+    """All values of nep.txt after the header, in file order."""
+    parts = [
+        _ann_vector(model, model.ann_parameters),
+        layout.flatten_descriptor(model.radial_descriptor_weights, model.types,
+                                  model.n_max_radial, model.n_basis_radial, "radial_descriptor_weights"),
+        layout.flatten_descriptor(model.angular_descriptor_weights, model.types,
+                                  model.n_max_angular, model.n_basis_angular, "angular_descriptor_weights"),
+    ]
+    q_scaler = np.asarray(model.q_scaler, dtype=np.float64).reshape(-1)
+    if q_scaler.shape != (model.n_descriptor,):
+        raise ValueError(f"q_scaler has {q_scaler.size} values, expected {model.n_descriptor}")
+    parts.append(q_scaler)
+    if model.zbl == (0.0, 0.0):
+        if model.zbl_parameters is None:
+            raise ValueError("flexible ZBL ('zbl 0 0') needs zbl_parameters for every type pair")
+        for pair in layout.zbl_pairs(model.types):
+            row = np.asarray(model.zbl_parameters[pair], dtype=np.float64)
+            if row.shape != (10,):
+                raise ValueError(f"zbl_parameters[{pair}] must hold 10 values, got shape {row.shape}")
+            parts.append(row)
+    vector = np.concatenate(parts)
+    if not np.all(np.isfinite(vector)):
+        raise ValueError(f"the model holds a non-finite parameter at value index "
+                         f"{int(np.argwhere(~np.isfinite(vector))[0, 0])}")
+    return vector
+
+
+def _format_header(model: Model) -> str:
+    token = f"nep{model.version}" + ("_zbl" if model.zbl is not None else "")
+    token += {"potential": "", "temperature": "_temperature", "dipole": "_dipole",
+              "polarizability": "_polarizability"}.get(model.model_type, f"_charge{model.charge_mode}")
+    lines = [f"{token} {len(model.types)} {' '.join(model.types)} "]
+    if model.zbl is not None:
+        zbl = f"zbl {model.zbl[0]:g} {model.zbl[1]:g}"
+        if model.zbl_typewise_cutoff_factor is not None and model.radial_typewise_cutoff_factor is None:
+            zbl += f" {model.zbl_typewise_cutoff_factor:g}"
+        lines.append(zbl)
+    if isinstance(model.radial_cutoff, list):
+        cutoffs = " ".join(f"{r:g} {a:g}" for r, a in zip(model.radial_cutoff, model.angular_cutoff))
+    else:
+        cutoffs = f"{model.radial_cutoff:g} {model.angular_cutoff:g}"
+    cutoff = f"cutoff {cutoffs} {model.max_neighbors_radial} {model.max_neighbors_angular}"
+    if model.radial_typewise_cutoff_factor is not None:
+        cutoff += (f" {model.radial_typewise_cutoff_factor:g} {model.angular_typewise_cutoff_factor:g}"
+                   f" {model.zbl_typewise_cutoff_factor:g}")
+    lines.append(cutoff)
+    lines.append(f"n_max {model.n_max_radial} {model.n_max_angular}")
+    lines.append(f"basis_size {model.n_basis_radial} {model.n_basis_angular}")
+    lines.append("l_max " + " ".join(str(v) for v in _l_max_fields(model)))
+    lines.append(f"ANN {model.n_neuron} 0")
+    return "\n".join(lines) + "\n"
+
+
+def write_model(model: Model, filename: str | os.PathLike) -> None:
+    """Write ``model`` as nep.txt (see :meth:`Model.write`)."""
+    values = parameter_vector(model)
+    text = _format_header(model) + "".join(f"{v:15.7e}\n" for v in values)
+    atomic_write(filename, text)
+
+
+# ------------------------------------------------------------------ restart
+def _fitted_vectors(model: Model, restart: dict[str, Any], which: str) -> np.ndarray:
+    return np.concatenate([
+        _ann_vector(model, restart[f"ann_{which}"]),
+        layout.flatten_descriptor(restart[f"radial_descriptor_{which}"], model.types,
+                                  model.n_max_radial, model.n_basis_radial, f"radial_descriptor_{which}"),
+        layout.flatten_descriptor(restart[f"angular_descriptor_{which}"], model.types,
+                                  model.n_max_angular, model.n_basis_angular, f"angular_descriptor_{which}"),
+    ])
+
+
+def restart_from_vectors(model: Model, mu: np.ndarray, sigma: np.ndarray) -> dict[str, Any]:
+    """Build ``restart_parameters`` trees from flat ``mu``/``sigma`` vectors in file order."""
+    n_ann = model.n_ann_parameters
+    n_cr = len(model.types) ** 2 * (model.n_max_radial + 1) * (model.n_basis_radial + 1)
+    spec = dict(types=model.types, version=model.version, model_type=model.model_type,
+                n_neuron=model.n_neuron, dim=model.n_descriptor)
+    restart: dict[str, Any] = {}
+    for which, vector in (("mu", mu), ("sigma", sigma)):
+        restart[f"ann_{which}"] = layout.unflatten_ann(vector[:n_ann], **spec)
+        restart[f"radial_descriptor_{which}"] = layout.unflatten_descriptor(
+            vector[n_ann:n_ann + n_cr], model.types, model.n_max_radial, model.n_basis_radial)
+        restart[f"angular_descriptor_{which}"] = layout.unflatten_descriptor(
+            vector[n_ann + n_cr:], model.types, model.n_max_angular, model.n_basis_angular)
+    return restart
+
+
+def restart_vectors(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """The flat ``mu`` and ``sigma`` vectors of ``model.restart_parameters``, file order."""
+    if model.restart_parameters is None:
+        raise ValueError("the model has no restart parameters (load nep.restart with read_restart "
+                         "or create them with gpunep.model.make_restart)")
+    return (_fitted_vectors(model, model.restart_parameters, "mu"),
+            _fitted_vectors(model, model.restart_parameters, "sigma"))
+
+
+def read_restart(model: Model, filename: str | os.PathLike) -> dict[str, Any]:
+    """Parse nep.restart for ``model``'s architecture (``mu sigma`` rows)."""
+    lines = _Lines(filename)
+    rows = list(lines.lines)
+    while rows and not rows[-1].strip():
+        rows.pop()
+    expected = model.n_ann_parameters + model.n_descriptor_parameters
+    if len(rows) != expected:
+        raise lines.error(None, f"has {len(rows)} rows, but this model ({len(model.types)} types, "
+                                f"dim {model.n_descriptor}, {model.n_neuron} neurons) has {expected} "
+                                "fitted parameters: the restart belongs to another architecture")
+    table = np.empty((expected, 2))
+    for i, text in enumerate(rows):
+        tokens = text.split()
+        if len(tokens) != 2:
+            raise lines.error(i + 1, f"expected two numbers 'mu sigma', found {len(tokens)} fields")
+        table[i] = [lines.number(tok, i + 1, name) for tok, name in zip(tokens, ("mu", "sigma"))]
+    return restart_from_vectors(model, table[:, 0], table[:, 1])
+
+
+def write_restart(model: Model, filename: str | os.PathLike) -> None:
+    """Write ``model.restart_parameters`` as nep.restart (``%15.7e %15.7e`` rows)."""
+    mu, sigma = restart_vectors(model)
+    atomic_write(filename, "".join(f"{m:15.7e} {s:15.7e}\n" for m, s in zip(mu, sigma)))
+
+
+# ------------------------------------------------------------------ nep.in
+def _nepfile_value(token: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(token)
+        except ValueError:
+            pass
+    return token
+
+
+def read_nepfile(filename: str | os.PathLike) -> dict[str, Any]:
+    """Read nep.in into ``{keyword: value}``; values with several fields become lists.
+
+    ``#`` starts a comment. A keyword given twice is an error naming both lines.
+    """
+    lines = _Lines(filename)
+    params: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    for number, text in enumerate(lines.lines, start=1):
+        tokens = text.split("#", 1)[0].split()
+        if not tokens:
+            continue
+        keyword = tokens[0]
+        if keyword in seen:
+            raise lines.error(number, f"keyword {keyword!r} repeats (first on line {seen[keyword]})")
+        if len(tokens) == 1:
+            raise lines.error(number, f"keyword {keyword!r} has no value")
+        seen[keyword] = number
+        values = [_nepfile_value(tok) for tok in tokens[1:]]
+        params[keyword] = values[0] if len(values) == 1 else values
+    return params
+
+
+def write_nepfile(parameters: dict[str, Any], directory: str | os.PathLike) -> None:
+    """Write ``parameters`` as ``directory/nep.in``, one ``keyword  values`` line each."""
+    lines = []
+    for keyword, value in parameters.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        lines.append(f"{keyword}  {' '.join(str(v) for v in values)}\n")
+    atomic_write(Path(directory) / "nep.in", "".join(lines))
