@@ -23,6 +23,9 @@ from gpunep.model.model import Model, _l_max_fields
 
 _TOKEN = re.compile(r"^nep([345])(_zbl)?(_temperature|_dipole|_polarizability|_charge\d|"
                     r"_vdw|_charge_vdw)?$")
+# What C's strtod/stoi read as a decimal number. Python's float() also takes
+# "1_0", "infinity" and non-ASCII digits, which GPUMD would read differently.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _SUFFIX_TYPE = {None: "potential", "_temperature": "temperature", "_dipole": "dipole",
                 "_polarizability": "polarizability", "_charge1": "potential_with_charges",
                 "_charge2": "potential_with_charges"}
@@ -34,16 +37,23 @@ class _Lines:
     def __init__(self, filename: str | os.PathLike):
         self.filename = str(filename)
         try:
-            with open(filename, encoding="utf-8") as handle:
-                self.lines = handle.read().splitlines()
+            with open(filename, encoding="utf-8", newline="") as handle:
+                text = handle.read()
         except UnicodeDecodeError as exc:
             raise ModelFileError(self.filename, f"not a text file ({exc.reason})") from None
+        # Lines end at \n (or \r\n) only, as in GPUMD and every editor; str.splitlines
+        # would also split at \f, \x1c, \u2028 ... and misnumber the lines.
+        self.lines = [line.removesuffix("\r") for line in text.split("\n")]
+        if self.lines and self.lines[-1] == "":
+            self.lines.pop()
 
     def error(self, line: int | None, message: str) -> ModelFileError:
         return ModelFileError(self.filename, message, line)
 
     def number(self, token: str, line: int, what: str, kind: Callable = float) -> Any:
         try:
+            if not _NUMBER.fullmatch(token):
+                raise ValueError(token)
             value = kind(token)
         except ValueError:
             raise self.error(line, f"{what}: expected {'an integer' if kind is int else 'a number'}, "
