@@ -298,24 +298,35 @@ def parameter_vector(model: Model) -> np.ndarray:
     return vector
 
 
+def _header_number(value: float) -> str:
+    """GPUMD's short ``%g`` form ("8", "4.2") where it is exact, else every digit.
+
+    Plain ``%g`` keeps 6 significant digits and would silently change an
+    edited cutoff such as 5.1234567.
+    """
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
 def _format_header(model: Model) -> str:
+    num = _header_number
     token = f"nep{model.version}" + ("_zbl" if model.zbl is not None else "")
     token += {"potential": "", "temperature": "_temperature", "dipole": "_dipole",
               "polarizability": "_polarizability"}.get(model.model_type, f"_charge{model.charge_mode}")
     lines = [f"{token} {len(model.types)} {' '.join(model.types)} "]
     if model.zbl is not None:
-        zbl = f"zbl {model.zbl[0]:g} {model.zbl[1]:g}"
+        zbl = f"zbl {num(model.zbl[0])} {num(model.zbl[1])}"
         if model.zbl_typewise_cutoff_factor is not None and model.radial_typewise_cutoff_factor is None:
-            zbl += f" {model.zbl_typewise_cutoff_factor:g}"
+            zbl += f" {num(model.zbl_typewise_cutoff_factor)}"
         lines.append(zbl)
     if isinstance(model.radial_cutoff, list):
-        cutoffs = " ".join(f"{r:g} {a:g}" for r, a in zip(model.radial_cutoff, model.angular_cutoff))
+        cutoffs = " ".join(f"{num(r)} {num(a)}" for r, a in zip(model.radial_cutoff, model.angular_cutoff))
     else:
-        cutoffs = f"{model.radial_cutoff:g} {model.angular_cutoff:g}"
+        cutoffs = f"{num(model.radial_cutoff)} {num(model.angular_cutoff)}"
     cutoff = f"cutoff {cutoffs} {model.max_neighbors_radial} {model.max_neighbors_angular}"
     if model.radial_typewise_cutoff_factor is not None:
-        cutoff += (f" {model.radial_typewise_cutoff_factor:g} {model.angular_typewise_cutoff_factor:g}"
-                   f" {model.zbl_typewise_cutoff_factor:g}")
+        cutoff += (f" {num(model.radial_typewise_cutoff_factor)} {num(model.angular_typewise_cutoff_factor)}"
+                   f" {num(model.zbl_typewise_cutoff_factor)}")
     lines.append(cutoff)
     lines.append(f"n_max {model.n_max_radial} {model.n_max_angular}")
     lines.append(f"basis_size {model.n_basis_radial} {model.n_basis_angular}")
