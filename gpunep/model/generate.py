@@ -35,6 +35,8 @@ def random_model(
     table. The q_scaler is drawn from [0.5, 2], so every descriptor component
     matters at a similar scale.
     """
+    if version == 5 and model_type in ("polarizability", "potential_with_charges"):
+        raise ValueError(f"NEP5 has no {model_type} models (no GPUMD parameter layout for them)")
     rng = np.random.default_rng(seed)
     types = tuple(types)
     flags = list(l_max) + [0] * (7 - len(l_max))

@@ -129,6 +129,11 @@ def _parse_header(lines: _Lines) -> dict[str, Any]:
         raise lines.error(1, f"{tokens[0]}: charge mode {suffix[7:]} is not supported "
                              "(GPUMD supports charge1 and charge2)")
     model_type = _SUFFIX_TYPE[suffix]
+    if version == 5 and model_type in ("polarizability", "potential_with_charges"):
+        # GPUMD defines no per-type NEP5 bias for the second (polarizability) network
+        # or the charge head, so these files have no parameter layout.
+        raise lines.error(1, f"{tokens[0]}: NEP5 exists only for potential, dipole and temperature "
+                             "models (GPUMD has no nep5 polarizability or charge model)")
     if len(tokens) < 2:
         raise lines.error(1, "missing the number of types after the model token")
     n_types = _integer(lines, tokens[1], 1, "number of types", minimum=1)
