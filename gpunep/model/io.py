@@ -292,7 +292,7 @@ def parameter_vector(model: Model) -> np.ndarray:
         if model.zbl_parameters is None:
             raise ValueError("flexible ZBL ('zbl 0 0') needs zbl_parameters for every type pair")
         for pair in layout.zbl_pairs(model.types):
-            row = np.asarray(model.zbl_parameters[pair], dtype=np.float64)
+            row = np.asarray(layout.lookup(model.zbl_parameters, pair, "zbl_parameters"), dtype=np.float64)
             if row.shape != (10,):
                 raise ValueError(f"zbl_parameters[{pair}] must hold 10 values, got shape {row.shape}")
             parts.append(row)

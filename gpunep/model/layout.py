@@ -34,6 +34,14 @@ def _shape(key: str, n_neuron: int, dim: int) -> tuple[int, ...]:
     return (1, n_neuron)
 
 
+def lookup(tree: dict, key: Any, label: str) -> Any:
+    """``tree[key]``, or a ValueError naming what is missing (not a bare KeyError)."""
+    try:
+        return tree[key]
+    except (KeyError, TypeError):
+        raise ValueError(f"{label} has no entry {key!r}") from None
+
+
 def network_names(types: tuple[str, ...], version: int) -> tuple[str, ...]:
     return ("all_species",) if version == 3 else tuple(types)
 
@@ -79,7 +87,8 @@ def flatten_ann(tree: dict[str, Any], *, types: tuple[str, ...], version: int,
             continue
         for name in names:
             for key in keys:
-                value = np.asarray(tree[name][key], dtype=np.float64)
+                network = lookup(tree, name, "ann_parameters")
+                value = np.asarray(lookup(network, key, f"ann_parameters[{name!r}]"), dtype=np.float64)
                 expected = _shape(key, n_neuron, dim)
                 if value.shape != expected:
                     raise ValueError(
@@ -88,8 +97,9 @@ def flatten_ann(tree: dict[str, Any], *, types: tuple[str, ...], version: int,
                     )
                 parts.append(value.reshape(-1))
         if model_type == "potential_with_charges":
-            parts.append(np.array([tree["sqrt_epsilon_infinity"]], dtype=np.float64))
-        parts.append(np.array([tree[bias]], dtype=np.float64))
+            parts.append(np.array([lookup(tree, "sqrt_epsilon_infinity", "ann_parameters")],
+                                  dtype=np.float64))
+        parts.append(np.array([lookup(tree, bias, "ann_parameters")], dtype=np.float64))
     return np.concatenate(parts)
 
 
@@ -108,7 +118,7 @@ def flatten_descriptor(weights: dict[tuple[str, str], np.ndarray], types: tuple[
     c = np.empty((n_max + 1, n_basis + 1, t, t))
     for i, a in enumerate(types):
         for j, b in enumerate(types):
-            value = np.asarray(weights[(a, b)], dtype=np.float64)
+            value = np.asarray(lookup(weights, (a, b), label), dtype=np.float64)
             if value.shape != (n_max + 1, n_basis + 1):
                 raise ValueError(f"{label}[({a!r}, {b!r})] has shape {value.shape}, "
                                  f"expected {(n_max + 1, n_basis + 1)}")
