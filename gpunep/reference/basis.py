@@ -37,17 +37,18 @@ def chebyshev_basis(r: np.ndarray, rc: np.ndarray, k_max: int) -> tuple[np.ndarr
     fc, dfc = cutoff_function(r, rc)
     x = 2.0 * (r / rc - 1.0) ** 2 - 1.0
     dx = 4.0 * (r / rc - 1.0) / rc
-    # T_k and dT_k/dx by the three-term recursion T_{k+1} = 2x T_k - T_{k-1}
-    t = np.empty((r.shape[0], k_max + 1))
+    # T_k and dT_k/dx by the three-term recursion T_{k+1} = 2x T_k - T_{k-1};
+    # rows are k so that each step writes one contiguous array.
+    t = np.empty((k_max + 1, r.shape[0]))
     dt = np.empty_like(t)
-    t[:, 0], dt[:, 0] = 1.0, 0.0
+    t[0], dt[0] = 1.0, 0.0
     if k_max >= 1:
-        t[:, 1], dt[:, 1] = x, 1.0
+        t[1], dt[1] = x, 1.0
     for k in range(1, k_max):
-        t[:, k + 1] = 2.0 * x * t[:, k] - t[:, k - 1]
-        dt[:, k + 1] = 2.0 * t[:, k] + 2.0 * x * dt[:, k] - dt[:, k - 1]
-    f = 0.5 * (t + 1.0) * fc[:, None]
-    df = 0.5 * dt * (dx * fc)[:, None] + 0.5 * (t + 1.0) * dfc[:, None]
+        t[k + 1] = 2.0 * x * t[k] - t[k - 1]
+        dt[k + 1] = 2.0 * t[k] + 2.0 * x * dt[k] - dt[k - 1]
+    f = (0.5 * (t + 1.0) * fc).T
+    df = (0.5 * dt * (dx * fc) + 0.5 * (t + 1.0) * dfc).T
     return f, df
 
 
