@@ -1,0 +1,261 @@
+"""The NEP launch plan, the same for every executor.
+
+:class:`Evaluator` is the only place that knows the launch order, the buffer
+sizes and the grid shapes. It takes a kernel module (host or cuda, see
+:mod:`gpunep.backends.module`) and works with that module's array library
+(``module.xp``), so the CPU tests run exactly the sequence the GPU runs:
+
+    upload batch -> neighbor lists -> nep_descriptor -> nep_ann
+    -> nep_angular_gradient -> nep_force_radial -> nep_force_angular
+    [-> nep_zbl] -> per-structure sums (xp.bincount) -> one download
+
+The neighbor lists record the true largest neighbor counts even when a list
+overflows its capacity; the evaluator reads them with the results, and if a
+capacity was too small it grows the buffers and runs the whole evaluation
+again, so results are never truncated. The observed maxima are kept in
+:attr:`Evaluator.neighbor_maxima` (what GPUMD writes to neighbor.out).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gpunep.device_layout import check_supported, extras_mask, model_arrays
+from gpunep.neighbors import build_neighbor_lists
+from gpunep.structures import Batch, BatchResult
+
+if TYPE_CHECKING:
+    from gpunep.backends.module import KernelModule
+    from gpunep.model import Model
+
+BLOCK_SIZE = 64  # threads per block for every NEP kernel, like GPUMD (NEP_SPEC §6.1)
+CAPACITY_HEADROOM = 1.25  # GPUMD sizes its lists ceil(1.25 * MN) (NEP_SPEC §1.3)
+
+
+@dataclass(frozen=True)
+class NeighborMaxima:
+    """Largest neighbor counts of the last evaluation and the capacities it ran with."""
+
+    radial: int
+    angular: int
+    capacity_radial: int
+    capacity_angular: int
+
+
+def initial_capacity(max_neighbors: int) -> int:
+    """GPUMD's list size for a model file's max-neighbor number: ceil(1.25 MN), at least 1."""
+    return max(1, math.ceil(CAPACITY_HEADROOM * int(max_neighbors)))
+
+
+class Evaluator:
+    """Evaluate one model with one kernel module.
+
+    Parameters
+    ----------
+    model : a potential model (NEP3, NEP4 or NEP5, with or without ZBL)
+    module : a :class:`~gpunep.backends.module.KernelModule` (host or cuda)
+
+    The model's parameters are uploaded once; device buffers are kept and
+    reused while the batch size and list capacities stay the same.
+    """
+
+    def __init__(self, model: "Model", module: "KernelModule"):
+        check_supported(model)
+        self.model = model
+        self.module = module
+        self.xp = module.xp
+        host = model_arrays(model, module.real_dtype)
+        self._params = {name: (None if value is None else self.xp.asarray(value))
+                        for name, value in vars(host).items()}
+        self.capacity_radial = initial_capacity(model.max_neighbors_radial)
+        self.capacity_angular = initial_capacity(model.max_neighbors_angular)
+        self.neighbor_maxima: NeighborMaxima | None = None
+        self._extras = extras_mask(model)
+        self._buffers: dict[str, Any] = {}
+        self._buffer_key: tuple | None = None
+        self._neighbors = None
+
+    # ----------------------------------------------------------------- public
+    def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
+        """Energies, forces and virials of every structure of ``batch``.
+
+        Returns
+        -------
+        BatchResult (see :class:`gpunep.structures.BatchResult`), with the
+        scaled descriptors when ``descriptors`` is true.
+
+        Raises
+        ------
+        FloatingPointError
+            If any output is NaN or infinite.
+        """
+        if batch.n_atoms == 0:
+            return self._empty_result(batch, descriptors)
+        while True:
+            host = self._run(batch, descriptors)
+            max_radial, max_angular = host["max_counts"]
+            self.neighbor_maxima = NeighborMaxima(
+                max_radial, max_angular, self.capacity_radial, self.capacity_angular)
+            if max_radial <= self.capacity_radial and max_angular <= self.capacity_angular:
+                break
+            # A list overflowed: the true counts are known now, so one rerun suffices.
+            self.capacity_radial = max(self.capacity_radial, initial_capacity(max_radial))
+            self.capacity_angular = max(self.capacity_angular, initial_capacity(max_angular))
+        result = BatchResult(
+            energy=host["energy"], virial=host["virial"], energies=host["energies"],
+            forces=host["forces"], virials=host["virials"], descriptors=host.get("descriptors"),
+            backend=self.module.backend, precision=self.module.precision,
+        )
+        result.check_finite()
+        return result
+
+    # -------------------------------------------------------------- internals
+    def _run(self, batch: Batch, descriptors: bool) -> dict[str, Any]:
+        xp, model, p = self.xp, self.model, self._params
+        n = batch.n_atoms
+        n_structures = batch.n_structures
+        positions = xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64))
+        types = xp.asarray(np.ascontiguousarray(batch.types, dtype=np.int32))
+        cells = xp.asarray(np.ascontiguousarray(batch.cells, dtype=np.float64))
+        pbc = xp.asarray(np.ascontiguousarray(batch.pbc, dtype=np.int32))
+        offsets = xp.asarray(np.ascontiguousarray(batch.offsets, dtype=np.int32))
+        system_index = xp.asarray(batch.system_index.astype(np.int32))
+
+        cap_r, cap_a = self.capacity_radial, self.capacity_angular
+        nl = build_neighbor_lists(
+            self.module, positions, types, cells, pbc, offsets,
+            p["rc_radial_pairs"], p["rc_angular_pairs"], cap_r, cap_a, out=self._neighbors)
+        self._neighbors = nl
+
+        n_types = len(model.types)
+        n_radial = model.n_max_radial + 1
+        n_angular = model.n_max_angular + 1
+        l_max = model.l_max_3b
+        n_abc = (l_max + 1) ** 2 - 1
+        dim = model.n_descriptor
+        b = self._workspace(n, dim, n_angular * n_abc)
+        b["force"].fill(0.0)
+        b["virial"].fill(0.0)
+
+        i32 = np.int32
+        N = i32(n)
+        grid, block = ((n + BLOCK_SIZE - 1) // BLOCK_SIZE,), (BLOCK_SIZE,)
+        pairs = n_types * n_types
+        rlist = cap_r * n
+        alist = cap_a * n
+        radial_list = (nl.nn_radial, nl.nl_radial, nl.dx_radial, nl.dy_radial, nl.dz_radial)
+        angular_list = (nl.nn_angular, nl.nl_angular, nl.dx_angular, nl.dy_angular,
+                        nl.dz_angular)
+        radial_sizes = {"nn_radial": n, "nl_radial": rlist, "dx_radial": rlist,
+                        "dy_radial": rlist, "dz_radial": rlist}
+        angular_sizes = {"nn_angular": n, "nl_angular": alist, "dx_angular": alist,
+                         "dy_angular": alist, "dz_angular": alist}
+        c_radial_size = pairs * n_radial * (model.n_basis_radial + 1)
+        c_angular_size = pairs * n_angular * (model.n_basis_angular + 1)
+        launch = self._launch
+
+        launch("nep_descriptor", grid, block, (
+            N, i32(n_types), i32(model.n_max_radial), i32(model.n_basis_radial),
+            i32(model.n_max_angular), i32(model.n_basis_angular), i32(l_max), i32(self._extras),
+            i32(cap_r), i32(cap_a), types, *radial_list, *angular_list,
+            p["rc_radial"], p["rc_angular"], p["c_radial"], p["c_angular"], b["q"], b["dU_ds"],
+        ), {"types": n, **radial_sizes, **angular_sizes, "rc_radial": pairs, "rc_angular": pairs,
+            "c_radial": c_radial_size, "c_angular": c_angular_size, "q": dim * n,
+            "sum_fxyz": n_angular * n_abc * n})
+        launch("nep_ann", grid, block, (
+            N, i32(dim), i32(model.n_neuron), types, p["q_scaler"], p["ann"], b["q"],
+            b["energies"], b["fp"],
+        ), {"types": n, "q_scaler": dim, "ann": len(model.types) * ((dim + 2) * model.n_neuron + 1),
+            "q": dim * n, "energy": n, "fp": dim * n})
+        launch("nep_angular_gradient", grid, block, (
+            N, i32(model.n_max_radial), i32(model.n_max_angular), i32(l_max), i32(self._extras),
+            b["fp"], b["dU_ds"],
+        ), {"fp": dim * n, "sum_fxyz": n_angular * n_abc * n})
+        launch("nep_force_radial", grid, block, (
+            N, i32(n_types), i32(model.n_max_radial), i32(model.n_basis_radial), i32(cap_r),
+            types, *radial_list, p["rc_radial"], p["c_radial"], b["fp"], b["force"], b["virial"],
+        ), {"types": n, **radial_sizes, "rc_radial": pairs, "c_radial": c_radial_size,
+            "fp": dim * n, "force": 3 * n, "virial": 9 * n})
+        launch("nep_force_angular", grid, block, (
+            N, i32(n_types), i32(model.n_max_angular), i32(model.n_basis_angular), i32(l_max),
+            i32(cap_a), types, *angular_list, p["rc_angular"], p["c_angular"], b["dU_ds"],
+            b["force"], b["virial"],
+        ), {"types": n, **angular_sizes, "rc_angular": pairs, "c_angular": c_angular_size,
+            "dU_ds": n_angular * n_abc * n, "force": 3 * n, "virial": 9 * n})
+        if p["zbl"] is not None:
+            launch("nep_zbl", grid, block, (
+                N, i32(n_types), i32(cap_a), types, *angular_list, p["zbl"], b["energies"],
+                b["force"], b["virial"],
+            ), {"types": n, **angular_sizes, "zbl": p["zbl"].size, "energy": n,
+                "force": 3 * n, "virial": 9 * n})
+
+        # per-structure sums; virial rows k * N + i go to bin 9 s + k
+        energy = xp.bincount(system_index, weights=b["energies"], minlength=n_structures)
+        virial_bins = (system_index[None, :] * 9 + xp.arange(9, dtype=np.int32)[:, None]).reshape(-1)
+        virial = xp.bincount(virial_bins, weights=b["virial"], minlength=9 * n_structures)
+        parts = [("energies", b["energies"], (n,)),
+                 ("force", b["force"], (3, n)),
+                 ("virial_atoms", b["virial"], (9, n)),
+                 ("energy", energy, (n_structures,)),
+                 ("virial", virial, (n_structures, 3, 3)),
+                 ("max_counts", nl.max_counts.astype(np.float64), (2,))]
+        if descriptors:
+            scaled = (b["q"].reshape(dim, n).astype(np.float64)
+                      * p["q_scaler"].astype(np.float64)[:, None])
+            parts.append(("descriptors_t", scaled, (dim, n)))
+        flat = self._download(xp.concatenate([a.reshape(-1) for _, a, _ in parts]))
+        host: dict[str, Any] = {}
+        start = 0
+        for name, _, shape in parts:
+            size = int(np.prod(shape))
+            host[name] = flat[start:start + size].reshape(shape)
+            start += size
+        out = {
+            "energies": host["energies"].copy(),
+            "forces": np.ascontiguousarray(host["force"].T),
+            "virials": np.ascontiguousarray(host["virial_atoms"].T.reshape(n, 3, 3)),
+            "energy": host["energy"].copy(),
+            "virial": host["virial"].copy(),
+            "max_counts": tuple(int(v) for v in host["max_counts"]),
+        }
+        if descriptors:
+            out["descriptors"] = np.ascontiguousarray(host["descriptors_t"].T)
+        return out
+
+    def _launch(self, name: str, grid: tuple, block: tuple, args: tuple,
+                sizes: dict[str, int]) -> None:
+        self.module.get_function(name)(grid, block, args, sizes=sizes)
+
+    def _workspace(self, n: int, dim: int, n_sums: int) -> dict[str, Any]:
+        """Per-atom device buffers, reused while the sizes stay the same."""
+        key = (n, dim, n_sums)
+        if key != self._buffer_key:
+            xp, real = self.xp, self.module.real_dtype
+            self._buffers = {
+                "q": xp.zeros(dim * n, dtype=real),
+                "fp": xp.zeros(dim * n, dtype=real),
+                "dU_ds": xp.zeros(n_sums * n, dtype=real),
+                "energies": xp.zeros(n, dtype=np.float64),
+                "force": xp.zeros(3 * n, dtype=np.float64),
+                "virial": xp.zeros(9 * n, dtype=np.float64),
+            }
+            self._buffer_key = key
+        return self._buffers
+
+    def _download(self, array: Any) -> np.ndarray:
+        if self.xp is np:
+            return np.array(array, copy=True)
+        return self.xp.asnumpy(array)
+
+    def _empty_result(self, batch: Batch, descriptors: bool) -> BatchResult:
+        s = batch.n_structures
+        return BatchResult(
+            energy=np.zeros(s), virial=np.zeros((s, 3, 3)), energies=np.zeros(0),
+            forces=np.zeros((0, 3)), virials=np.zeros((0, 3, 3)),
+            descriptors=np.zeros((0, self.model.n_descriptor)) if descriptors else None,
+            backend=self.module.backend, precision=self.module.precision,
+        )
