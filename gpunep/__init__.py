@@ -1,11 +1,12 @@
 """gpunep: evaluate and edit NEP models on NVIDIA GPUs (and CPUs), from Python."""
 
+from gpunep.calculator import NEPCalculator
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
 from gpunep.structures import Batch, BatchResult, pack
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "BatchResult", "Model", "pack", "random_model", "read_model", "read_nepfile",
-    "write_nepfile", "__version__",
+    "Batch", "BatchResult", "Model", "NEPCalculator", "pack", "random_model", "read_model",
+    "read_nepfile", "write_nepfile", "__version__",
 ]

@@ -1,0 +1,44 @@
+"""The interface every evaluation backend implements.
+
+A backend is a small object bound to one model: it takes a packed
+:class:`~gpunep.structures.Batch` and returns a
+:class:`~gpunep.structures.BatchResult`. Front ends (the ASE calculator,
+predict) only ever talk to this interface, so a new executor is one class
+and one line in :func:`gpunep.backends.get_backend`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from gpunep.structures import Batch, BatchResult
+
+
+class Backend(ABC):
+    """Evaluates one model on batches of structures.
+
+    Attributes
+    ----------
+    name : the backend's registry name (``'reference'``, ``'host'``, ``'cuda'``)
+    precision : ``'float64'`` or ``'float32'``, the precision of the descriptor and network math
+    """
+
+    name: str
+    precision: str
+
+    @abstractmethod
+    def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
+        """Energies, forces and virials of every structure of ``batch``.
+
+        Returns a :class:`BatchResult` with ``energy`` (S,), ``virial``
+        (S, 3, 3), ``energies`` (N,), ``forces`` (N, 3), ``virials``
+        (N, 3, 3) and, if ``descriptors``, the scaled descriptors (N, dim).
+        """
+
+    def compute_descriptors(self, batch: Batch) -> np.ndarray:
+        """The scaled descriptors ``q_scaler * q`` of every atom of ``batch``, (N, dim)."""
+        result = self.evaluate(batch, descriptors=True)
+        assert result.descriptors is not None
+        return result.descriptors
