@@ -1,0 +1,306 @@
+"""The host executor: the CUDA kernels compiled for the CPU and run with OpenMP.
+
+The ``kernels/*.cu`` sources are compiled by the system C++ compiler
+(``$CXX``, else g++, c++ or clang++) as C++20 with ``kernels/cuda_shim.h``
+force-included. For every kernel a generated ``extern "C"`` launcher runs
+all (block, thread) pairs of the grid: blocks are spread over OpenMP
+threads, and the threads of a block run one after another with the shim's
+thread-local ``threadIdx``/``blockIdx`` set. The shared library is cached
+under ``$GPUNEP_CACHE_DIR`` (default ``~/.cache/gpunep``), keyed by a hash of
+the sources, the flags and the compiler, and loaded with ctypes.
+
+Environment switches
+--------------------
+``CXX``               the compiler (may include arguments, e.g. ``ccache g++``)
+``GPUNEP_CACHE_DIR``  where built libraries go
+``GPUNEP_NO_NATIVE``  set to anything to leave out ``-march=native``
+``GPUNEP_SANITIZE``   ``address``: build with AddressSanitizer (separate cache
+                      entries; the process must preload libasan)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from gpunep.backends.arguments import check_launch
+from gpunep.backends.kernel_source import (
+    SHIM_HEADER,
+    KernelSource,
+    load_source,
+    real_dtype,
+    real_type,
+    source_from_text,
+)
+from gpunep.backends.module import KernelModule
+from gpunep.backends.signature import KernelSignature, Param
+from gpunep.errors import BackendUnavailableError, KernelCompileError
+
+_COMPILER_CANDIDATES = ("g++", "c++", "clang++")
+_SANITIZERS = {"address": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]}
+_LAUNCHER_PREFIX = "gpunep_launch_"
+
+_lock = threading.Lock()
+_modules: dict[tuple, KernelModule] = {}
+
+
+def load_module(precision: str = "float32", files: Iterable[str] | None = None) -> KernelModule:
+    """The kernels of ``kernels/`` compiled for the CPU (once per process and precision).
+
+    Parameters
+    ----------
+    precision : 'float32' (GPUMD's arithmetic) or 'float64'
+    files : a subset of the ``kernels/*.cu`` file names (default: all of them)
+
+    Raises
+    ------
+    BackendUnavailableError
+        No C++ compiler (the message says what to install).
+    KernelCompileError
+        The compiler failed; the message holds its log.
+    """
+    return _module_for(load_source(files), precision)
+
+
+def compile_source(source: str, precision: str = "float64", name: str = "<source>") -> KernelModule:
+    """Compile CUDA source text (not from ``kernels/``) for the host, with the same flags.
+
+    For tests and one-off kernels; ``kernels/`` stays on the include path.
+    """
+    return _module_for(source_from_text(source, name), precision)
+
+
+def cache_dir() -> Path:
+    """Where built libraries are kept: ``$GPUNEP_CACHE_DIR``, else ``~/.cache/gpunep`` (XDG)."""
+    explicit = os.environ.get("GPUNEP_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gpunep"
+
+
+def find_compiler() -> tuple[list[str], str]:
+    """The C++ compiler command and its ``--version`` text.
+
+    Raises
+    ------
+    BackendUnavailableError
+        ``$CXX`` does not run, or none of g++, c++, clang++ is on the PATH.
+    """
+    env = os.environ.get("CXX")
+    if env:
+        command = shlex.split(env)
+        found = shutil.which(command[0]) if command else None
+        if not found:
+            raise BackendUnavailableError(f"CXX={env!r} is not an executable on the PATH")
+        return [found, *command[1:]], _version([found, *command[1:]])
+    for candidate in _COMPILER_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return [found], _version([found])
+    raise BackendUnavailableError(
+        "the host backend needs a C++20 compiler with OpenMP, and none was found "
+        f"(tried $CXX, {', '.join(_COMPILER_CANDIDATES)}). Install one, e.g. "
+        "'sudo apt install g++' (Debian/Ubuntu), 'sudo dnf install gcc-c++' (Fedora) or "
+        "'conda install -c conda-forge cxx-compiler', or set CXX."
+    )
+
+
+def compile_flags(precision: str) -> list[str]:
+    """The compiler flags of a host build (without input and output files)."""
+    compiler, _ = find_compiler()
+    flags = ["-O3", "-fopenmp", "-fPIC", "-shared", "-std=c++20", f"-DNEP_REAL={real_type(precision)}"]
+    if not os.environ.get("GPUNEP_NO_NATIVE") and _accepts(tuple(compiler), "-march=native"):
+        flags.append("-march=native")
+    sanitizer = os.environ.get("GPUNEP_SANITIZE")
+    if sanitizer:
+        if sanitizer not in _SANITIZERS:
+            raise ValueError(f"GPUNEP_SANITIZE must be one of {sorted(_SANITIZERS)}, not {sanitizer!r}")
+        flags += _SANITIZERS[sanitizer]
+    return flags
+
+
+class HostKernel:
+    """One kernel in a loaded host library, called like a CuPy ``RawKernel``."""
+
+    def __init__(self, signature: KernelSignature, function: Any, precision: str):
+        self.signature = signature
+        self._function = function
+        self._real_dtype = real_dtype(precision)
+        real_ctype = ctypes.c_float if precision == "float32" else ctypes.c_double
+        self._converters = [_converter(p, real_ctype) for p in signature.params]
+        function.argtypes = [ctypes.c_uint] * 6 + [c for c, _ in self._converters]
+        function.restype = None
+
+    @property
+    def name(self) -> str:
+        return self.signature.name
+
+    def __call__(
+        self, grid: tuple, block: tuple, args: tuple, sizes: Mapping[str, int] | None = None
+    ) -> None:
+        """Run every (block, thread) of the launch; checks all arguments first.
+
+        Raises
+        ------
+        KernelArgumentError
+            An argument CuPy would pass wrongly (see :mod:`gpunep.backends.arguments`).
+        """
+        grid3, block3 = check_launch(
+            self.signature, grid, block, args, self._real_dtype, np.ndarray, sizes
+        )
+        values = [convert(v) for (_, convert), v in zip(self._converters, args)]
+        self._function(*grid3, *block3, *values)
+
+
+def _converter(param: Param, real_ctype: type) -> tuple[type, Any]:
+    if param.pointer:
+        return ctypes.c_void_p, lambda a: a.ctypes.data
+    ctype = {
+        "int": ctypes.c_int,
+        "unsigned long long": ctypes.c_ulonglong,
+        "float": ctypes.c_float,
+        "double": ctypes.c_double,
+        "real": real_ctype,
+    }[param.base]
+    cast = int if param.base in ("int", "unsigned long long") else float
+    return ctype, cast
+
+
+def launcher_source(signatures: Iterable[KernelSignature]) -> str:
+    """C++ for one ``extern "C"`` launcher per kernel, looping the grid over OpenMP."""
+    parts = []
+    for sig in signatures:
+        decls, call = [], []
+        for k, p in enumerate(sig.params):
+            ctype = "NEP_REAL" if p.base == "real" else p.base
+            if p.pointer:
+                decls.append(f"void* a{k}")
+                call.append(f"static_cast<{ctype}*>(a{k})")
+            else:
+                decls.append(f"{ctype} a{k}")
+                call.append(f"a{k}")
+        params = ", ".join(["unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz", *decls])
+        parts.append(f"""
+extern "C" void {_LAUNCHER_PREFIX}{sig.name}({params})
+{{
+  const long long n_blocks = (long long)gx * gy * gz;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (long long b = 0; b < n_blocks; ++b) {{
+    gridDim = dim3(gx, gy, gz);
+    blockDim = dim3(bx, by, bz);
+    blockIdx = uint3{{(unsigned)(b % gx), (unsigned)((b / gx) % gy), (unsigned)(b / ((long long)gx * gy))}};
+    for (unsigned tz = 0; tz < bz; ++tz)
+      for (unsigned ty = 0; ty < by; ++ty)
+        for (unsigned tx = 0; tx < bx; ++tx) {{
+          threadIdx = uint3{{tx, ty, tz}};
+          {sig.name}({", ".join(call)});
+        }}
+  }}
+}}
+""")
+    return "".join(parts)
+
+
+def _module_for(source: KernelSource, precision: str) -> KernelModule:
+    real_type(precision)  # validates the name before anything is compiled
+    key = (source.digest, precision, os.environ.get("GPUNEP_SANITIZE", ""),
+           bool(os.environ.get("GPUNEP_NO_NATIVE")), os.environ.get("CXX", ""))
+    with _lock:
+        module = _modules.get(key)
+        if module is None:
+            module = _build(source, precision)
+            _modules[key] = module
+        return module
+
+
+def _build(source: KernelSource, precision: str) -> KernelModule:
+    compiler, version = find_compiler()
+    flags = compile_flags(precision)
+    shim = source.include_dir / SHIM_HEADER
+    code = source.code + "\n" + launcher_source(source.signatures.values())
+    h = hashlib.sha256()
+    for part in (source.digest, code, " ".join(compiler), version, " ".join(flags)):
+        h.update(part.encode() + b"\0")
+    if "-march=native" in flags:
+        h.update(_cpu_identity().encode())
+    stem = "kernels" if source.files else "source"
+    folder = cache_dir() / "host"
+    library = folder / f"{stem}-{precision}-{h.hexdigest()[:24]}.so"
+    if not library.exists():
+        _compile(compiler, flags, shim, source.include_dir, code, library)
+    try:
+        lib = ctypes.CDLL(str(library))
+    except OSError as exc:
+        raise BackendUnavailableError(f"could not load the host kernel library {library}: {exc}") from exc
+    kernels = {
+        name: HostKernel(sig, getattr(lib, _LAUNCHER_PREFIX + name), precision)
+        for name, sig in source.signatures.items()
+    }
+    return KernelModule(xp=np, precision=precision, backend="host", source=source,
+                        handle=lib, _kernels=kernels)
+
+
+def _compile(compiler: list[str], flags: list[str], shim: Path, include_dir: Path,
+             code: str, library: Path) -> None:
+    library.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=library.parent, prefix=".build-") as tmp:
+        unit = Path(tmp) / "gpunep_kernels.cpp"
+        unit.write_text(code)
+        partial = Path(tmp) / library.name
+        command = [*compiler, *flags, "-include", str(shim), "-I", str(include_dir),
+                   "-o", str(partial), str(unit)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise KernelCompileError(
+                f"host compile failed (exit {result.returncode}):\n  {shlex.join(command)}\n"
+                f"{result.stdout}{result.stderr}"
+            )
+        # Rename is atomic: a concurrent process sees no library or a whole one.
+        os.replace(partial, library)
+
+
+def _version(compiler: list[str]) -> str:
+    try:
+        result = subprocess.run([*compiler, "--version"], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        raise BackendUnavailableError(f"the C++ compiler {compiler[0]} does not run: {exc}") from exc
+    return result.stdout.strip()
+
+
+@functools.lru_cache(maxsize=None)
+def _accepts(compiler: tuple[str, ...], flag: str) -> bool:
+    """Whether the compiler accepts ``flag`` (e.g. -march=native is unknown on some targets)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe.cpp"
+        probe.write_text("int main() { return 0; }\n")
+        result = subprocess.run([*compiler, flag, "-o", str(Path(tmp) / "probe"), str(probe)],
+                                capture_output=True, text=True)
+    return result.returncode == 0
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_identity() -> str:
+    """What -march=native depends on, so a shared cache never serves code built for another CPU."""
+    identity = platform.machine() + platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags", "Features", "CPU part")):
+                identity += line
+                if line.startswith(("flags", "Features")):
+                    break
+    except OSError:
+        pass
+    return identity
