@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -237,6 +237,49 @@ class Model:
         return ("<table border='1' class='dataframe'><thead><tr>"
                 "<th style='text-align: left'>Field</th><th style='text-align: left'>Value</th>"
                 f"</tr></thead><tbody>{cells}</tbody></table>")
+
+    # -------------------------------------------- editing (gpunep.model.editing)
+    def augment(self, *args: Any, **kwargs: Any) -> "Model":
+        """Grow neurons / descriptor terms / add a charge head; see :func:`gpunep.model.editing.augment`."""
+        from gpunep.model import editing
+
+        return editing.augment(self, *args, **kwargs)
+
+    def prune(self, *args: Any, **kwargs: Any) -> "Model":
+        """Remove neurons / descriptor terms / the charge head; see :func:`gpunep.model.editing.prune`."""
+        from gpunep.model import editing
+
+        return editing.prune(self, *args, **kwargs)
+
+    def remove_species(self, species: Sequence[str], **kwargs: Any) -> "Model":
+        """Drop species; see :func:`gpunep.model.editing.remove_species`."""
+        from gpunep.model import editing
+
+        return editing.remove_species(self, species, **kwargs)
+
+    def keep_species(self, species: Sequence[str], **kwargs: Any) -> "Model":
+        """Keep only these species (original order); see :func:`gpunep.model.editing.keep_species`."""
+        from gpunep.model import editing
+
+        return editing.keep_species(self, species, **kwargs)
+
+    def add_species(self, species: Sequence[str], seed: int | None = None, **kwargs: Any) -> "Model":
+        """Append species with U(-1, 1) parameters; see :func:`gpunep.model.editing.add_species`."""
+        from gpunep.model import editing
+
+        return editing.add_species(self, species, seed, **kwargs)
+
+    def reorder(self, species: Sequence[str]) -> "Model":
+        """Permute the species; see :func:`gpunep.model.editing.reorder`."""
+        from gpunep.model import editing
+
+        return editing.reorder(self, species)
+
+    def make_restart(self, *args: Any, **kwargs: Any) -> "Model":
+        """A copy with restart parameters from the values; see :func:`gpunep.model.restart.make_restart`."""
+        from gpunep.model.restart import make_restart
+
+        return make_restart(self, *args, **kwargs)
 
 
 def _network(model: Model, index: int) -> dict[str, np.ndarray]:
