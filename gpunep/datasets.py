@@ -1,0 +1,242 @@
+"""Reading structures and their reference values, with GPUMD's train.xyz conventions.
+
+What a NEP data set stores per structure (NEP_SPEC §6.5, §6.7):
+
+* ``energy=`` in the comment line: the total energy (eV);
+* per-atom forces under the array name ``force`` (GPUMD) or ``forces`` (ASE);
+* ``virial=`` (9 components row-major, or 6 in GPUMD's order xx yy zz xy yz
+  zx): the total virial W in eV with GPUMD's sign (positive under
+  compression), or ``stress=`` (9 row-major, or 6 in ASE's Voigt order xx yy
+  zz yz xz xy) with ASE's sign, so that ``W = -stress * V``;
+* ``config_type=`` and ``charge=``.
+
+ASE moves ``energy``, ``forces`` and ``stress`` into a SinglePointCalculator
+and rejects 6-component ``virial``/``stress`` strings, so extxyz files are
+split into frames here and such strings are expanded to 9 components before
+ASE parses them. Absent reference values are NaN; a reference that is
+present but not finite raises, naming the file and frame.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+# Index pairs of the 6-component orders into a symmetric 3x3 matrix.
+GPUMD_SIX = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (2, 0))   # xx yy zz xy yz zx
+VOIGT_SIX = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))   # xx yy zz yz xz xy
+
+_EXTXYZ_SUFFIXES = (".xyz", ".extxyz")
+_SIX_COMPONENTS = re.compile(r'\b(virial|stress)=(["\'])([^"\']*)\2', re.IGNORECASE)
+
+
+@dataclass
+class Reference:
+    """The reference values one structure carries (NaN where absent).
+
+    Attributes
+    ----------
+    energy : total energy (eV)
+    forces : (N, 3) forces (eV/Å)
+    virial : (3, 3) total virial, GPUMD's sign (eV)
+    config_type : the ``config_type`` label ('' when absent)
+    charge : total charge (e), NaN when absent
+    """
+
+    energy: float
+    forces: np.ndarray
+    virial: np.ndarray
+    config_type: str
+    charge: float
+
+
+def symmetric_from_six(values: np.ndarray, order: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The symmetric 3x3 matrix whose six independent entries are ``values`` in ``order``."""
+    matrix = np.zeros((3, 3))
+    for value, (a, b) in zip(values, order):
+        matrix[a, b] = matrix[b, a] = value
+    return matrix
+
+
+def six_from_matrix(matrix: np.ndarray, order: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The six entries of ``matrix`` (..., 3, 3) in ``order``, shape (..., 6)."""
+    return np.stack([matrix[..., a, b] for a, b in order], axis=-1)
+
+
+def reference_of(atoms: "Atoms", where: str = "structure") -> Reference:
+    """The reference values stored on ``atoms`` (its info, arrays and calculator).
+
+    Parameters
+    ----------
+    atoms : a structure as ASE reads it from an extxyz (or any) file
+    where : how error messages name the structure, e.g. ``"train.xyz, frame 3"``
+
+    Raises
+    ------
+    ValueError
+        A reference value that is not finite or has the wrong number of
+        components.
+    """
+    results = dict(getattr(atoms.calc, "results", {}) or {}) if atoms.calc is not None else {}
+    n_atoms = len(atoms)
+
+    energy = _scalar(results.get("energy", atoms.info.get("energy")), "energy", where)
+
+    forces = None
+    for name in ("force", "forces"):
+        if name in atoms.arrays:
+            forces = atoms.arrays[name]
+            break
+    if forces is None:
+        forces = results.get("forces")
+    if forces is None:
+        forces = np.full((n_atoms, 3), np.nan)
+    else:
+        forces = np.asarray(forces, dtype=np.float64)
+        if forces.shape != (n_atoms, 3):
+            raise ValueError(f"{where}: forces have shape {forces.shape}, expected ({n_atoms}, 3)")
+        _check_finite(forces, "force", where)
+
+    virial = _virial(atoms, results, where)
+    config_type = str(atoms.info.get("config_type", ""))
+    charge = _scalar(atoms.info.get("charge"), "charge", where)
+    return Reference(energy=energy, forces=forces, virial=virial, config_type=config_type,
+                     charge=charge)
+
+
+def iter_structures(path: str | os.PathLike) -> Iterator["Atoms"]:
+    """Stream the structures of a file one by one (any format ASE reads).
+
+    extxyz files are split into frames here so that a file larger than
+    memory streams, errors name the frame and line, and 6-component
+    ``virial=``/``stress=`` strings (which ASE rejects) are understood.
+    """
+    for _, atoms in iter_labelled(path):
+        yield atoms
+
+
+def iter_labelled(path: str | os.PathLike) -> Iterator[tuple[str, "Atoms"]]:
+    """Like :func:`iter_structures`, with a label per structure for error messages.
+
+    The label reads ``"train.xyz, frame 3 (line 757)"`` for extxyz files and
+    ``"data.traj, frame 3"`` otherwise.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.suffix.lower() in _EXTXYZ_SUFFIXES:
+        yield from _iter_extxyz(path)
+        return
+    import ase.io
+
+    for frame, atoms in enumerate(ase.io.iread(str(path), index=":")):
+        yield f"{path}, frame {frame}", atoms
+
+
+def _iter_extxyz(path: Path) -> Iterator[tuple[str, "Atoms"]]:
+    import ase.io
+
+    with open(path) as handle:
+        line_number = 0
+        frame = 0
+        while True:
+            header = handle.readline()
+            line_number += 1
+            if not header:
+                return
+            if not header.strip():
+                continue
+            try:
+                n_atoms = int(header.split()[0])
+            except ValueError:
+                raise ValueError(
+                    f"{path}, line {line_number}: expected the atom count of frame {frame}, "
+                    f"got {header.strip()[:60]!r}") from None
+            comment = handle.readline()
+            lines = [handle.readline() for _ in range(n_atoms)]
+            if not comment or (n_atoms and not lines[-1]):
+                raise ValueError(f"{path}, line {line_number}: frame {frame} is truncated "
+                                 f"(expected {n_atoms} atom lines)")
+            comment = _SIX_COMPONENTS.sub(_expand_six, comment)
+            text = header + comment + "".join(lines)
+            try:
+                atoms = ase.io.read(io.StringIO(text), format="extxyz")
+            except Exception as exc:  # ASE raises many types; name the frame for the user
+                raise ValueError(f"{path}, line {line_number}: frame {frame}: {exc}") from exc
+            yield f"{path}, frame {frame} (line {line_number})", atoms
+            line_number += 1 + n_atoms
+            frame += 1
+
+
+def _expand_six(match: re.Match) -> str:
+    """Rewrite a 6-component virial/stress as the 9-component row-major form ASE accepts."""
+    key, quote, body = match.group(1), match.group(2), match.group(3)
+    fields = body.split()
+    if len(fields) != 6:
+        return match.group(0)
+    try:
+        values = np.array([float(x) for x in fields])
+    except ValueError:
+        return match.group(0)
+    order = GPUMD_SIX if key.lower() == "virial" else VOIGT_SIX
+    full = symmetric_from_six(values, order).reshape(-1)
+    return f"{key}={quote}{' '.join(repr(float(v)) for v in full)}{quote}"
+
+
+def _virial(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
+    virial = atoms.info.get("virial")
+    if virial is None:
+        virial = atoms.info.get("virials")
+    if virial is not None:
+        values = np.asarray(virial, dtype=np.float64).reshape(-1)
+        if values.size == 6:
+            matrix = symmetric_from_six(values, GPUMD_SIX)
+        elif values.size == 9:
+            matrix = values.reshape(3, 3)
+        else:
+            raise ValueError(f"{where}: virial has {values.size} components, expected 6 or 9")
+        _check_finite(matrix, "virial", where)
+        return matrix
+    stress = results.get("stress", atoms.info.get("stress"))
+    if stress is None:
+        return np.full((3, 3), np.nan)
+    values = np.asarray(stress, dtype=np.float64).reshape(-1)
+    if values.size == 6:
+        matrix = symmetric_from_six(values, VOIGT_SIX)
+    elif values.size == 9:
+        matrix = values.reshape(3, 3)
+    else:
+        raise ValueError(f"{where}: stress has {values.size} components, expected 6 or 9")
+    _check_finite(matrix, "stress", where)
+    volume = abs(float(np.linalg.det(atoms.get_cell()[:])))
+    if volume == 0.0:
+        raise ValueError(f"{where}: a stress is given but the cell has no volume, "
+                         "so it cannot be turned into a virial")
+    return -matrix * volume  # ASE stress = -W / V (NEP_SPEC §3.10)
+
+
+def _scalar(value, name: str, where: str) -> float:
+    if value is None:
+        return float("nan")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {name}={value!r} is not a number") from None
+    if not np.isfinite(number):
+        raise ValueError(f"{where}: {name} is {number}")
+    return number
+
+
+def _check_finite(values: np.ndarray, name: str, where: str) -> None:
+    if not np.all(np.isfinite(values)):
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+        raise ValueError(f"{where}: {name} has a non-finite value at {index}")

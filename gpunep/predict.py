@@ -1,0 +1,399 @@
+"""High-throughput prediction: a whole data set through one backend, in batches.
+
+Many structures are packed into one :class:`~gpunep.structures.Batch` (all
+atoms concatenated, per-structure cells and pbc), evaluated in one call and
+split back. Structures stream from a file, so a file larger than memory
+works; the batch size follows a memory budget and shrinks on out-of-memory
+instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from gpunep.backends import get_backend
+from gpunep.datasets import iter_labelled, reference_of
+from gpunep.metrics import ErrorTable, error_table
+from gpunep.model import Model, read_model
+from gpunep.structures import Batch, BatchResult, pack
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+    from gpunep.backends.base import Backend
+
+#: fraction of the free memory a batch may use (GPU: free device memory; host: available RAM)
+GPU_MEMORY_FRACTION = 0.5
+HOST_MEMORY_FRACTION = 0.25
+#: never pack more atoms than this into one batch, whatever the budget says
+MAX_ATOMS_PER_BATCH = 1_000_000
+
+
+@dataclass
+class ReferenceArrays:
+    """Reference values of a data set (NaN where a structure has none).
+
+    Attributes
+    ----------
+    energy : (S,) total energy (eV)
+    forces : (N, 3) eV/Å
+    virial : (S, 3, 3) total virial, GPUMD's sign (eV)
+    charge : (S,) total charge (e)
+    """
+
+    energy: np.ndarray
+    forces: np.ndarray
+    virial: np.ndarray
+    charge: np.ndarray
+
+
+@dataclass
+class PredictionResult:
+    """Predictions for every structure of a data set, plus the reference values it held.
+
+    Attributes
+    ----------
+    species : the model's species; ``types`` index into it
+    types : (N,) model type index per atom
+    offsets : (S + 1,) the atoms of structure s are ``offsets[s]:offsets[s + 1]``
+    volumes : (S,) |det(cell)| in Å³ (0 for structures without a cell)
+    config_types : (S,) the data set's ``config_type`` labels ('' when absent)
+    energy : (S,) total energy (eV)
+    virial : (S, 3, 3) total virial ``W = -sum r_ij (x) f_ij`` (eV, GPUMD's sign)
+    energies : (N,) per-atom energies (eV)
+    forces : (N, 3) eV/Å
+    descriptors : (N, dim) scaled descriptors, or None
+    reference : the data set's reference values
+    backend, precision : what computed the predictions
+    """
+
+    species: tuple[str, ...]
+    types: np.ndarray
+    offsets: np.ndarray
+    volumes: np.ndarray
+    config_types: list[str]
+    energy: np.ndarray
+    virial: np.ndarray
+    energies: np.ndarray
+    forces: np.ndarray
+    descriptors: np.ndarray | None
+    reference: ReferenceArrays
+    backend: str
+    precision: str
+
+    @property
+    def n_structures(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def n_atoms_per_structure(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def symbols(self) -> np.ndarray:
+        """(N,) chemical symbol of every atom."""
+        return np.asarray(self.species, dtype=object)[self.types]
+
+    @property
+    def stress(self) -> np.ndarray:
+        """(S, 6) ASE stress ``-W / V`` in Voigt order xx yy zz yz xz xy (eV/Å³).
+
+        NaN for structures whose cell has no volume (a molecule without a
+        cell), where a stress is undefined.
+        """
+        from gpunep.datasets import VOIGT_SIX, six_from_matrix
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            volume = np.where(self.volumes > 0, self.volumes, np.nan)[:, None]
+            return -six_from_matrix(self.virial, VOIGT_SIX) / volume
+
+    def structure_slice(self, s: int) -> slice:
+        """The atoms of structure ``s`` in the per-atom arrays."""
+        return slice(int(self.offsets[s]), int(self.offsets[s + 1]))
+
+    def rmse(self, title: str = "") -> ErrorTable:
+        """Errors against the data set's reference values, per property, species and config_type.
+
+        Energy in eV/atom, force components in eV/Å, virial in eV/atom (six
+        components, xx yy zz xy yz zx), as GPUMD reports them; see
+        :mod:`gpunep.metrics` for the groups.
+        """
+        from gpunep.gpumd_files import prediction_columns, reference_columns
+
+        pred, ref = prediction_columns(self), reference_columns(self)
+        pred.pop("stress")
+        ref.pop("stress")
+        return error_table(pred, ref, self.symbols, self.offsets, self.config_types, title=title)
+
+
+def predict(
+    model: Model | str | os.PathLike,
+    structures: "Atoms | Sequence[Atoms] | Iterable[Atoms] | str | os.PathLike",
+    backend: str = "auto",
+    precision: str | None = None,
+    batch_size: int | str = "auto",
+    descriptors: bool = False,
+    progress: bool | None = None,
+) -> PredictionResult:
+    """Evaluate ``model`` on every structure of a data set, in batches.
+
+    Parameters
+    ----------
+    model : a :class:`~gpunep.model.Model` or the path of a nep.txt
+    structures : ASE ``Atoms``, a list (or any iterable) of them, or the path
+        of a file ASE reads (extxyz with GPUMD's ``force``/``virial``/``stress``
+        conventions understood, see :mod:`gpunep.datasets`); files stream
+    backend : ``'auto'``, ``'cuda'``, ``'host'`` or ``'reference'``
+        (see :func:`gpunep.backends.get_backend`)
+    precision : None (the backend's default), ``'float32'`` or ``'float64'``
+    batch_size : ``'auto'`` (as many atoms as fit a memory budget: half the
+        free GPU memory, or a quarter of the available RAM on the host) or
+        the largest number of structures per batch. Either way a batch that
+        runs out of memory is split and retried.
+    descriptors : also return the scaled per-atom descriptors
+    progress : show a tqdm progress bar; None = only when stderr is a terminal
+
+    Returns
+    -------
+    PredictionResult
+
+    Raises
+    ------
+    ValueError
+        A structure the model cannot evaluate (unknown species, NaN
+        positions, degenerate cell) or a bad reference value, naming the
+        structure (file, frame and line for extxyz files).
+    MemoryError
+        A single structure does not fit in memory.
+    """
+    if not isinstance(model, Model):
+        model = read_model(model)
+    engine = get_backend(model, backend, precision)
+    source, total = _labelled_source(structures)
+    planner = _BatchPlanner(model, engine, batch_size)
+    chunks: list[_Chunk] = []
+    with _progress_bar(progress, total) as bar:
+        for labels, atoms_list in planner.batches(source):
+            batch = _pack(atoms_list, labels, model)
+            result = _evaluate(engine, batch, descriptors, planner)
+            chunks.append(_Chunk(batch, result, [reference_of(a, w) for w, a in zip(labels, atoms_list)]))
+            bar.update(len(atoms_list))
+    if not chunks:
+        raise ValueError("no structures to predict")
+    return _assemble(model, engine, chunks, descriptors)
+
+
+@dataclass
+class _Chunk:
+    batch: Batch
+    result: BatchResult
+    references: list
+
+
+class _BatchPlanner:
+    """Groups a stream of structures into batches under a memory budget."""
+
+    def __init__(self, model: Model, engine: "Backend", batch_size: int | str):
+        if batch_size == "auto":
+            self.max_structures = None
+            budget = _memory_budget(engine.name)
+            self.max_atoms = int(min(MAX_ATOMS_PER_BATCH,
+                                     max(1, budget // _bytes_per_atom(model, engine.name))))
+        elif isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size > 0:
+            self.max_structures = int(batch_size)
+            self.max_atoms = MAX_ATOMS_PER_BATCH
+        else:
+            raise ValueError(f"batch_size must be 'auto' or a positive integer, not {batch_size!r}")
+
+    def shrink(self, n_atoms_failed: int) -> None:
+        """Halve the batch after one of ``n_atoms_failed`` atoms ran out of memory."""
+        self.max_atoms = max(1, min(self.max_atoms, n_atoms_failed // 2))
+        if self.max_structures is not None:
+            self.max_structures = max(1, self.max_structures // 2)
+
+    def batches(self, source: Iterator[tuple[str, "Atoms"]]) -> Iterator[tuple[list[str], list["Atoms"]]]:
+        labels: list[str] = []
+        atoms_list: list["Atoms"] = []
+        n_atoms = 0
+        for label, atoms in source:
+            full = (n_atoms + len(atoms) > self.max_atoms
+                    or (self.max_structures is not None and len(atoms_list) >= self.max_structures))
+            if atoms_list and full:
+                yield labels, atoms_list
+                labels, atoms_list, n_atoms = [], [], 0
+            labels.append(label)
+            atoms_list.append(atoms)
+            n_atoms += len(atoms)
+        if atoms_list:
+            yield labels, atoms_list
+
+
+def _labelled_source(structures) -> tuple[Iterator[tuple[str, "Atoms"]], int | None]:
+    from ase import Atoms
+
+    if isinstance(structures, (str, os.PathLike)):
+        return iter_labelled(Path(structures)), None
+    if isinstance(structures, Atoms):
+        structures = [structures]
+    total = len(structures) if hasattr(structures, "__len__") else None
+
+    def labelled() -> Iterator[tuple[str, "Atoms"]]:
+        for i, atoms in enumerate(structures):
+            if not isinstance(atoms, Atoms):
+                raise TypeError(f"structure {i} is a {type(atoms).__name__}, not ase.Atoms")
+            yield f"structure {i}", atoms
+
+    return labelled(), total
+
+
+def _pack(atoms_list: list["Atoms"], labels: list[str], model: Model) -> Batch:
+    try:
+        return pack(atoms_list, model)
+    except ValueError:
+        # Name the culprit by the caller's label (file, frame, line) instead of its batch index.
+        for label, atoms in zip(labels, atoms_list):
+            try:
+                pack(atoms, model)
+            except ValueError as exc:
+                raise ValueError(f"{label}: {exc}".replace(": structure:", ":")) from None
+        raise
+
+
+def _evaluate(engine: "Backend", batch: Batch, descriptors: bool, planner: _BatchPlanner) -> BatchResult:
+    """Evaluate ``batch``; on out-of-memory split it in halves and retry each half."""
+    try:
+        result = engine.evaluate(batch, descriptors=descriptors)
+    except Exception as exc:
+        if not _is_out_of_memory(exc):
+            raise
+        if batch.n_structures == 1:
+            raise MemoryError(
+                f"the {engine.name} backend ran out of memory on a single structure of "
+                f"{batch.n_atoms} atoms; try another backend or free memory") from exc
+        planner.shrink(batch.n_atoms)
+        half = batch.n_structures // 2
+        parts = [_sub_batch(batch, 0, half), _sub_batch(batch, half, batch.n_structures)]
+        return _concat_results([_evaluate(engine, part, descriptors, planner) for part in parts])
+    result.check_finite()
+    return result
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    # cupy's OutOfMemoryError derives from MemoryError; a failed cudaMalloc
+    # inside a kernel launch surfaces as a CUDA runtime error instead.
+    if isinstance(exc, MemoryError):
+        return True
+    text = f"{type(exc).__name__} {exc}"
+    return "OutOfMemory" in text or "out of memory" in text or "cudaErrorMemoryAllocation" in text
+
+
+def _sub_batch(batch: Batch, first: int, last: int) -> Batch:
+    a, b = int(batch.offsets[first]), int(batch.offsets[last])
+    return Batch(positions=batch.positions[a:b], types=batch.types[a:b],
+                 cells=batch.cells[first:last], pbc=batch.pbc[first:last],
+                 offsets=batch.offsets[first:last + 1] - batch.offsets[first])
+
+
+def _concat_results(parts: list[BatchResult]) -> BatchResult:
+    def cat(name: str):
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else np.concatenate(values)
+
+    return BatchResult(energy=cat("energy"), virial=cat("virial"), energies=cat("energies"),
+                       forces=cat("forces"), virials=cat("virials"), descriptors=cat("descriptors"),
+                       backend=parts[0].backend, precision=parts[0].precision)
+
+
+def _assemble(model: Model, engine: "Backend", chunks: list[_Chunk], descriptors: bool) -> PredictionResult:
+    counts = np.concatenate([np.diff(c.batch.offsets) for c in chunks])
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    refs = [r for c in chunks for r in c.references]
+    result = _concat_results([c.result for c in chunks])
+    return PredictionResult(
+        species=tuple(model.types),
+        types=np.concatenate([c.batch.types for c in chunks]),
+        offsets=offsets,
+        volumes=np.abs(np.linalg.det(np.concatenate([c.batch.cells for c in chunks]))),
+        config_types=[r.config_type for r in refs],
+        energy=result.energy, virial=result.virial, energies=result.energies,
+        forces=result.forces, descriptors=result.descriptors if descriptors else None,
+        reference=ReferenceArrays(
+            energy=np.array([r.energy for r in refs]),
+            forces=np.concatenate([r.forces for r in refs]),
+            virial=np.array([r.virial for r in refs]).reshape(-1, 3, 3),
+            charge=np.array([r.charge for r in refs])),
+        backend=result.backend or engine.name,
+        precision=result.precision or engine.precision,
+    )
+
+
+def _memory_budget(backend_name: str) -> int:
+    """Bytes one batch may use: a fraction of free GPU memory or of available RAM."""
+    if backend_name == "cuda":
+        import cupy
+
+        free, _total = cupy.cuda.Device().mem_info
+        return int(GPU_MEMORY_FRACTION * free)
+    return int(HOST_MEMORY_FRACTION * _available_ram())
+
+
+def _available_ram() -> int:
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2 * 1024**3  # platforms without either: assume a modest 2 GiB
+
+
+def _bytes_per_atom(model: Model, backend_name: str) -> int:
+    """A generous estimate of the working memory per atom of a batch.
+
+    Per neighbor pair: the pair vector and index, the basis values and
+    derivatives, the radial functions; per angular pair also the angular
+    terms of every ``s`` component. The file's max-neighbor numbers bound
+    the pair counts of structures like the training data. The numpy
+    reference keeps more temporaries alive than the kernels.
+    """
+    n_alpha = (model.l_max_3b + 1) ** 2
+    radial = 8 * (8 + 4 * (model.n_basis_radial + 1) + 2 * (model.n_max_radial + 1))
+    angular = 8 * (8 + 4 * (model.n_basis_angular + 1) + 2 * (model.n_max_angular + 1) * (1 + n_alpha))
+    per_atom = 8 * (4 * model.n_descriptor + 2 * n_alpha * (model.n_max_angular + 1) + 64)
+    total = (model.max_neighbors_radial * radial + model.max_neighbors_angular * angular + per_atom)
+    return int(total * (4 if backend_name == "reference" else 1))
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _progress_bar(progress: bool | None, total: int | None):
+    wanted = sys.stderr.isatty() if progress is None else progress
+    if not wanted:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress is None:
+            return _NoBar()  # a bar is a nicety when nobody asked for it
+        raise ImportError("progress=True needs tqdm: pip install tqdm") from None
+    return tqdm(total=total, unit="structure", desc="predict", file=sys.stderr)
