@@ -406,6 +406,10 @@ def read_restart(model: Model, filename: str | os.PathLike) -> dict[str, Any]:
 def write_restart(model: Model, filename: str | os.PathLike) -> None:
     """Write ``model.restart_parameters`` as nep.restart (``%15.7e %15.7e`` rows)."""
     mu, sigma = restart_vectors(model)
+    for name, vector in (("mu", mu), ("sigma", sigma)):
+        if not np.all(np.isfinite(vector)):
+            raise ValueError(f"the restart holds a non-finite {name} at row "
+                             f"{int(np.argwhere(~np.isfinite(vector))[0, 0]) + 1}")
     atomic_write(filename, "".join(f"{m:15.7e} {s:15.7e}\n" for m, s in zip(mu, sigma)))
 
 
