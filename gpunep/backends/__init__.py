@@ -1,8 +1,8 @@
 """Evaluation backends behind one interface (:class:`~gpunep.backends.base.Backend`).
 
-``reference`` is the plain numpy float64 implementation. The kernel
-executors (``host``: the CUDA kernels compiled for the CPU; ``cuda``: CuPy)
-register here as they land.
+``reference`` is the plain numpy float64 implementation; ``host`` runs the
+CUDA kernels compiled for the CPU, ``cuda`` runs them with CuPy, and
+``auto`` picks cuda when CuPy sees a device, else host.
 """
 
 from __future__ import annotations
@@ -22,12 +22,28 @@ def _reference(model: "Model", precision: str | None) -> Backend:
     return ReferenceBackend(model, precision)
 
 
+def _kernels(executor: str) -> Callable[["Model", str | None], Backend]:
+    def factory(model: "Model", precision: str | None) -> Backend:
+        from gpunep.backends.kernel_backend import KernelBackend
+
+        return KernelBackend(model, executor, precision)
+
+    return factory
+
+
+def _auto(model: "Model", precision: str | None) -> Backend:
+    from gpunep.backends.kernel_backend import KernelBackend, cuda_device_available
+
+    return KernelBackend(model, "cuda" if cuda_device_available() else "host", precision)
+
+
 # name -> factory(model, precision); a new backend is one entry.
 _FACTORIES: dict[str, Callable[["Model", str | None], Backend]] = {
     "reference": _reference,
+    "host": _kernels("host"),
+    "cuda": _kernels("cuda"),
+    "auto": _auto,
 }
-# Names that are part of the API but whose executor has not landed yet.
-_PLANNED = ("host", "cuda", "auto")
 
 
 def get_backend(model: "Model", name: str = "reference", precision: str | None = None) -> Backend:
@@ -36,7 +52,8 @@ def get_backend(model: "Model", name: str = "reference", precision: str | None =
     Parameters
     ----------
     model : the model to evaluate
-    name : ``'reference'`` (numpy, float64)
+    name : ``'reference'`` (numpy, float64), ``'host'``, ``'cuda'`` or ``'auto'``
+        (the kernels; default precision float32)
     precision : ``None`` for the backend's default, else ``'float64'`` or ``'float32'``
 
     Raises
@@ -48,13 +65,8 @@ def get_backend(model: "Model", name: str = "reference", precision: str | None =
     """
     if name in _FACTORIES:
         return _FACTORIES[name](model, precision)
-    if name in _PLANNED:
-        raise BackendUnavailableError(
-            f"the {name!r} backend is not available in this version of gpunep; "
-            f"available: {', '.join(sorted(_FACTORIES))}"
-        )
     raise ValueError(
-        f"unknown backend {name!r}; choose from {', '.join(sorted(_FACTORIES) + list(_PLANNED))}"
+        f"unknown backend {name!r}; choose from {', '.join(sorted(_FACTORIES))}"
     )
 
 

@@ -1,0 +1,94 @@
+"""The ``host`` and ``cuda`` backends: the CUDA kernels through :class:`~gpunep.evaluator.Evaluator`.
+
+Both run the same kernels and the same launch plan; only the executor
+differs (the host C++ compiler with OpenMP, or CuPy on an NVIDIA GPU).
+The default precision is float32, GPUMD's arithmetic; float64 matches the
+numpy reference to round-off.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gpunep.backends.base import Backend
+from gpunep.device_layout import check_supported
+from gpunep.evaluator import Evaluator, NeighborMaxima
+from gpunep.structures import Batch, BatchResult
+
+if TYPE_CHECKING:
+    from gpunep.backends.module import KernelModule
+    from gpunep.model import Model
+
+DEFAULT_PRECISION = "float32"
+PRECISIONS = ("float32", "float64")
+
+
+def load_module(executor: str, precision: str) -> "KernelModule":
+    """The compiled kernels for ``executor`` ('host' or 'cuda') and ``precision``."""
+    if executor == "host":
+        from gpunep.backends import host
+
+        return host.load_module(precision)
+    if executor == "cuda":
+        from gpunep.backends import cuda
+
+        return cuda.load_module(precision)
+    raise ValueError(f"executor must be 'host' or 'cuda', not {executor!r}")
+
+
+class KernelBackend(Backend):
+    """One model evaluated by the NEP kernels on one executor.
+
+    Parameters
+    ----------
+    model : a potential model (NEP3, NEP4 or NEP5, with or without ZBL)
+    executor : 'host' (CPU, OpenMP) or 'cuda' (CuPy, NVIDIA GPU)
+    precision : 'float32' (default, like GPUMD) or 'float64'
+
+    Raises
+    ------
+    UnsupportedModelError
+        Charge, dipole, polarizability or temperature models (before anything compiles).
+    BackendUnavailableError
+        No C++ compiler (host) or no CuPy/GPU (cuda).
+    ValueError
+        An unknown precision.
+    """
+
+    def __init__(self, model: "Model", executor: str, precision: str | None = None):
+        precision = DEFAULT_PRECISION if precision is None else precision
+        if precision not in PRECISIONS:
+            raise ValueError(
+                f"the {executor} backend computes in {' or '.join(PRECISIONS)}, "
+                f"not precision={precision!r}"
+            )
+        check_supported(model)
+        self.name = executor
+        self.precision = precision
+        self.model = model
+        self.evaluator = Evaluator(model, load_module(executor, precision))
+
+    @property
+    def neighbor_maxima(self) -> NeighborMaxima | None:
+        """Largest radial/angular neighbor counts of the last evaluation and the list capacities.
+
+        GPUMD users read the same numbers from neighbor.out. Capacities grow
+        automatically when a structure needs more (the evaluation is then
+        repeated, never truncated).
+        """
+        return self.evaluator.neighbor_maxima
+
+    def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
+        return self.evaluator.evaluate(batch, descriptors=descriptors)
+
+
+def cuda_device_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        import cupy
+    except ImportError:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # CuPy without a driver raises CUDARuntimeError and relatives
+        return False

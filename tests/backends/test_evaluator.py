@@ -1,0 +1,118 @@
+"""The launch plan around the kernels: list capacities, periodic images, backends.
+
+Independent sources: the numpy reference (float64, tolerance 1e-10 relative
+as in test_agreement.py: both sides are float64 and differ by summation
+order only), ASE's neighbor_list for neighbor counts, and translation
+symmetry (a supercell's per-atom energies repeat the primitive cell's).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from ase.neighborlist import neighbor_list
+
+from gpunep import reference
+from gpunep.backends import get_backend
+from gpunep.backends.kernel_backend import KernelBackend
+from gpunep.errors import UnsupportedModelError
+from gpunep.model import random_model
+from gpunep.structures import pack
+
+RTOL_FLOAT64 = 1e-10  # float64 on both sides, different summation order only
+
+
+def rel(value: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.abs(value - expected).max() / np.abs(expected).max())
+
+
+def rattled_bulk(symbols: tuple[str, ...], a: float, repeat: int, seed: int) -> Atoms:
+    atoms = bulk("Cu", "fcc", a=a, cubic=True).repeat(repeat)
+    rng = np.random.default_rng(seed)
+    atoms.set_chemical_symbols([symbols[k % len(symbols)] for k in rng.permutation(len(atoms))])
+    atoms.positions += rng.normal(0, 0.1, atoms.positions.shape)
+    return atoms
+
+
+def test_overflowing_lists_grow_and_give_the_exact_result():
+    # max-neighbor numbers far too small: capacities start at ceil(1.25 * 1) = 2
+    model = random_model(("Te", "Pb"), cutoff=(6.0, 4.5), max_neighbors=(1, 1), seed=11)
+    structures = [rattled_bulk(model.types, 5.0, 2, seed=1), rattled_bulk(model.types, 4.6, 1, seed=2)]
+    batch = pack(structures, model)
+    backend = KernelBackend(model, "host", "float64")
+    assert (backend.evaluator.capacity_radial, backend.evaluator.capacity_angular) == (2, 2)
+    result = backend.evaluate(batch)
+    expected = reference.evaluate(model, batch)
+    for name in ("energy", "energies", "forces", "virial", "virials"):
+        assert rel(getattr(result, name), getattr(expected, name)) <= RTOL_FLOAT64, name
+
+    # the reported maxima are the true largest counts (ASE counts the same images)
+    counts = [max(np.bincount(neighbor_list("i", atoms, rc)).max() for atoms in structures)
+              for rc in (6.0, 4.5)]
+    maxima = backend.neighbor_maxima
+    assert (maxima.radial, maxima.angular) == tuple(counts)
+    # grown to GPUMD's headroom over what was seen, and kept for the next call
+    assert maxima.capacity_radial == math.ceil(1.25 * counts[0])
+    assert maxima.capacity_angular == math.ceil(1.25 * counts[1])
+    again = backend.evaluate(batch)
+    assert np.array_equal(again.forces, result.forces)
+    assert backend.neighbor_maxima.capacity_radial == maxima.capacity_radial
+
+
+@pytest.mark.parametrize("precision, rtol", [
+    ("float64", RTOL_FLOAT64),
+    # float32: the supercell lists neighbors in another order, so the float32
+    # sums round differently; 1e-5 relative is ~100 float32 ulps
+    ("float32", 1e-5),
+])
+def test_supercell_per_atom_energies_repeat_the_primitive_cell(precision, rtol):
+    model = random_model(("Si",), cutoff=(5.0, 4.0), l_max=(4, 2, 1), seed=12)
+    # a one-atom skewed primitive cell: every neighbor is a periodic image of the atom itself
+    primitive = bulk("Si", "fcc", a=4.2)
+    primitive.positions += [0.1, -0.05, 0.2]
+    supercell = primitive.repeat((7, 8, 9))
+    backend = KernelBackend(model, "host", precision)
+    one = backend.evaluate(pack(primitive, model))
+    many = backend.evaluate(pack(supercell, model))
+    assert rel(many.energies, np.full(len(supercell), one.energies[0])) <= rtol
+    assert np.abs(many.forces).max() <= rtol * np.abs(one.energies).max()
+    assert rel(many.virials, np.broadcast_to(one.virials, many.virials.shape)) <= rtol
+
+
+def test_batch_equals_separate_evaluations():
+    model = random_model(("Te", "Pb"), seed=13)
+    structures = [rattled_bulk(model.types, 5.0, 1, seed=s) for s in range(3)]
+    backend = KernelBackend(model, "host", "float64")
+    together = backend.evaluate(pack(structures, model))
+    for s, atoms in enumerate(structures):
+        alone = backend.evaluate(pack(atoms, model))
+        part = slice(4 * s, 4 * s + 4)
+        assert np.array_equal(alone.energies, together.energies[part])
+        assert np.array_equal(alone.forces, together.forces[part])
+        assert alone.energy[0] == pytest.approx(together.energy[s], rel=1e-14)
+
+
+@pytest.mark.parametrize("model_type", ["dipole", "polarizability", "potential_with_charges"])
+def test_unsupported_model_types_are_named(model_type):
+    model = random_model(("Te", "Pb"), model_type=model_type, seed=14)
+    with pytest.raises(UnsupportedModelError, match=model_type):
+        KernelBackend(model, "host")
+
+
+def test_registry_defaults():
+    model = random_model(("Te", "Pb"), seed=15)
+    host = get_backend(model, "host")
+    assert (host.name, host.precision) == ("host", "float32")  # GPUMD's precision by default
+    assert get_backend(model, "auto", "float64").name in ("host", "cuda")
+    with pytest.raises(ValueError, match="float16"):
+        get_backend(model, "host", "float16")
+
+
+def test_empty_batch():
+    model = random_model(("Te", "Pb"), seed=16)
+    result = KernelBackend(model, "host", "float64").evaluate(pack([], model), descriptors=True)
+    assert result.energies.shape == (0,) and result.descriptors.shape == (0, model.n_descriptor)
