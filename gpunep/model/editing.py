@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 EXTRA_TERMS = ("l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
 """The optional angular invariants, in descriptor order (222, 1111, 112, 123, 233, 134)."""
 
+# The 3-body order each invariant reads s components of (NEP_SPEC §3.6); with a
+# smaller l_max_3b GPUMD's force kernel reads uninitialised memory.
+_REQUIRED_L_MAX_3B = {"l_max_4b": 2, "l_max_5b": 1, "has_q_112": 2, "has_q_123": 3,
+                      "has_q_233": 3, "has_q_134": 4}
+
 # GPUMD's compile-time and trainer limits (NEP_SPEC §1.7, §2.2, §6.4).
 MAX_DIM = 103
 MAX_DIM_ANGULAR = 90
@@ -100,6 +105,9 @@ def augment(model: Model, n_neuron: int | None = None, l_max_4b: int | None = No
                 raise ValueError(f"augment cannot turn {name} off (it is {current}); "
                                  f"use prune({name}=0) to remove that descriptor block")
             raise ValueError(f"augment cannot lower {name} from {current} to {value}; use prune({name}={value})")
+        if value and model.l_max_3b < _REQUIRED_L_MAX_3B[name]:
+            raise ValueError(f"{name} needs l_max_3b >= {_REQUIRED_L_MAX_3B[name]} (its invariant reads "
+                             f"those 3-body sums, NEP_SPEC §3.6); this model has l_max_3b = {model.l_max_3b}")
     target = model.copy()
     for name, value in flags.items():
         setattr(target, name, value)
@@ -293,12 +301,14 @@ def add_species(model: Model, species: Sequence[str], seed: int | None = None, *
         if symbol not in ELEMENTS:
             raise ValueError(f"add_species: {symbol!r} is not an element symbol GPUMD knows "
                              f"(H .. Pu, {MAX_TYPES} elements; symbols are case-sensitive, e.g. 'Bi')")
+    types = (*model.types, *added)
+    if len(types) > MAX_TYPES:
+        raise ValueError(f"add_species would give {len(types)} species, but GPUMD's element table has "
+                         f"{MAX_TYPES}; this model already has {len(model.types)}")
+    for symbol in added:
         if symbol in model.types:
             raise ValueError(f"add_species: {symbol!r} is already a species of this model "
                              f"(species: {', '.join(model.types)})")
-    types = (*model.types, *added)
-    if len(types) > MAX_TYPES:
-        raise ValueError(f"add_species would give {len(types)} species; GPUMD's element table has {MAX_TYPES}")
     target = model.copy()
     target.types = types
     _extend_cutoffs(model, target, added, cutoffs)
