@@ -39,6 +39,153 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return doctor.main(forwarded)
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from gpunep.gpumd_files import write_prediction
+    from gpunep.model import read_model
+    from gpunep.predict import predict
+
+    model = read_model(args.model)
+    result = predict(model, args.data, backend=args.backend, precision=args.precision,
+                     batch_size=_batch_size(args.batch_size), descriptors=args.descriptors is not None,
+                     progress=None)
+    written = write_prediction(result, args.output, descriptors=args.descriptors)
+    print(f"{result.n_structures} structures, {len(result.forces)} atoms; "
+          f"backend {result.backend} ({result.precision})")
+    print(result.rmse(title=f"{args.model} vs the reference values of {args.data}").format())
+    if not args.no_plots:
+        from gpunep.plots import parity_plots
+
+        try:
+            written += parity_plots(result, args.output)
+        except ImportError as exc:
+            print(f"gpunep predict: parity plots skipped: {exc}", file=sys.stderr)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from gpunep.compare import compare
+
+    result = compare(args.model_a, args.model_b, args.data, backend=args.backend,
+                     precision=args.precision, batch_size=_batch_size(args.batch_size),
+                     gpumd_outputs=args.gpumd_outputs, tolerances=_tolerances(args.tolerance))
+    print(f"A = {args.model_a}\nB = {args.model_b}\ndata = {args.data} "
+          f"({result.a.n_structures} structures, {len(result.a.forces)} atoms); "
+          f"backend {result.a.backend} ({result.a.precision})\n")
+    print(result.report())
+    return 0 if result.passed else 1
+
+
+def _cmd_edit(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gpunep.model import editing, read_model
+
+    model = read_model(args.model, restart_file=args.restart)
+    edited = model
+    steps = []
+    if args.keep:
+        edited = editing.keep_species(edited, _names(args.keep))
+        steps.append(f"keep {args.keep}")
+    if args.remove:
+        edited = editing.remove_species(edited, _names(args.remove))
+        steps.append(f"remove {args.remove}")
+    if args.prune:
+        edited = editing.prune(edited, **_settings(args.prune, "--prune"))
+        steps.append(f"prune {args.prune}")
+    if args.augment:
+        edited = editing.augment(edited, **_settings(args.augment, "--augment"))
+        steps.append(f"augment {args.augment}")
+    if not steps:
+        raise ValueError("nothing to do: give --keep, --remove, --prune and/or --augment")
+    output = Path(args.output)
+    edited.write(str(output))
+    written = [str(output)]
+    if edited.restart_parameters is not None:
+        restart = Path(args.restart_output) if args.restart_output else _restart_path(output)
+        edited.write_restart(str(restart))
+        written.append(str(restart))
+    print(f"{args.model}: {'; '.join(steps)}")
+    print(f"species {', '.join(model.types)} -> {', '.join(edited.types)}; "
+          f"parameters {model.n_parameters} -> {edited.n_parameters}")
+    print("wrote " + ", ".join(written))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from gpunep import bench
+
+    if args.model is None:
+        if args.structures is not None:
+            raise ValueError("structures need a model: gpunep bench MODEL STRUCTURES")
+        model = None
+        print(bench.SYNTHETIC_LABEL)
+        print(f"structures: generated rattled fcc (a = {bench.FCC_LATTICE} Å), random species\n")
+    else:
+        from gpunep.model import read_model
+
+        model = read_model(args.model)
+        print(f"model: {args.model} ({', '.join(model.types[:8])}{' ...' if model.n_types > 8 else ''})")
+    structures = None
+    if args.structures is not None:
+        from gpunep.datasets import iter_structures
+
+        structures = list(iter_structures(args.structures))
+    backends = _names(args.backend) if args.backend else None
+    rows = bench.run(model, structures, backends=backends, precision=args.precision,
+                     seconds=args.seconds, deadline=args.deadline)
+    print(bench.format_rows(rows))
+    return 0
+
+
+def _batch_size(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--batch-size must be 'auto' or a positive integer, not {text!r}") from None
+
+
+def _names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _settings(text: str, option: str) -> dict[str, int]:
+    """``n_neuron=40,l_max_5b=1`` -> ``{'n_neuron': 40, 'l_max_5b': 1}``."""
+    settings = {}
+    for item in _names(text):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{option} expects name=value pairs, got {item!r}")
+        try:
+            settings[key.strip()] = int(value)
+        except ValueError:
+            raise ValueError(f"{option} {key.strip()}: {value!r} is not an integer") from None
+    return settings
+
+
+def _tolerances(text: str | None) -> dict[str, float]:
+    """``energy=1e-6,force=1e-5`` -> ``{'energy': 1e-6, 'force': 1e-5}``."""
+    if not text:
+        return {}
+    tolerances = {}
+    for item in _names(text):
+        key, sep, value = item.partition("=")
+        try:
+            tolerances[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--tolerance expects name=value pairs such as energy=1e-6, got {item!r}")
+    return tolerances
+
+
+def _restart_path(output):
+    """Where the restart of an edited model goes: nep.txt -> nep.restart next to it."""
+    return output.with_suffix(".restart") if output.suffix else output.with_name(output.name + ".restart")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gpunep", description="Evaluate and edit NEP models on GPUs and CPUs.")
@@ -53,7 +200,64 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--compile", metavar="ARCHS",
                         help="also compile every kernel for these GPU architectures, e.g. sm_70,sm_80,sm_90")
     doctor.set_defaults(handler=_cmd_doctor)
+
+    predict = sub.add_parser(
+        "predict", help="evaluate a model on a data set; GPUMD's *_train.out files, RMSEs, parity plots")
+    predict.add_argument("model", help="nep.txt")
+    predict.add_argument("data", help="structures (extxyz with GPUMD's conventions, or any format ASE reads)")
+    predict.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the outputs")
+    _evaluation_options(predict)
+    predict.add_argument("--descriptors", nargs="?", const="atom", choices=("atom", "structure"),
+                         help="also write descriptor.out: per atom (default) or per-structure mean")
+    predict.add_argument("--no-plots", action="store_true", help="skip the parity plots")
+    predict.set_defaults(handler=_cmd_predict)
+
+    compare = sub.add_parser(
+        "compare", help="compare two models (e.g. original and edited) on a data set, and with GPUMD")
+    compare.add_argument("model_a", help="nep.txt of model A (e.g. the original)")
+    compare.add_argument("model_b", help="nep.txt of model B (e.g. the edited model)")
+    compare.add_argument("data", help="structures both models can evaluate")
+    compare.add_argument("--gpumd-outputs", metavar="DIR",
+                         help="folder with GPUMD's *_train.out for the same structures")
+    compare.add_argument("--tolerance", metavar="LIMITS",
+                         help="fail (exit 1) when max |A-B| exceeds these, e.g. "
+                              "energy=1e-6,force=1e-5,virial=1e-6 (eV/atom, eV/Å, eV/atom)")
+    _evaluation_options(compare)
+    compare.set_defaults(handler=_cmd_compare)
+
+    edit = sub.add_parser("edit", help="keep/remove species, prune or augment a model")
+    edit.add_argument("model", help="nep.txt")
+    edit.add_argument("-o", "--output", required=True, metavar="OUT", help="the edited nep.txt")
+    edit.add_argument("--restart", help="nep.restart of MODEL: edited along with it")
+    edit.add_argument("--restart-output", metavar="FILE",
+                      help="where the edited restart goes (default: OUT with suffix .restart)")
+    edit.add_argument("--keep", metavar="SPECIES", help="keep only these species, e.g. Te,Pb")
+    edit.add_argument("--remove", metavar="SPECIES", help="remove these species")
+    edit.add_argument("--prune", metavar="SETTINGS", help="e.g. n_neuron=20,l_max_5b=0")
+    edit.add_argument("--augment", metavar="SETTINGS", help="e.g. n_neuron=40,l_max_5b=1")
+    edit.set_defaults(handler=_cmd_edit)
+
+    bench = sub.add_parser(
+        "bench", help="atom-steps per second per backend and size (default: a synthetic NEP89-size model)")
+    bench.add_argument("model", nargs="?", help="nep.txt (default: a synthetic model with NEP89's architecture)")
+    bench.add_argument("structures", nargs="?", help="structures to time, evaluated as one batch "
+                                                     "(default: generated fcc boxes)")
+    bench.add_argument("--backend", help="comma-separated backends (default: the fast ones available)")
+    bench.add_argument("--precision", choices=("float32", "float64"))
+    bench.add_argument("--seconds", type=float, default=2.0, help="time per case (default 2)")
+    bench.add_argument("--deadline", type=float, default=50.0,
+                       help="skip cases that would end later than this many seconds (default 50)")
+    bench.set_defaults(handler=_cmd_bench)
     return parser
+
+
+def _evaluation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", default="auto", choices=("auto", "cuda", "host", "reference"),
+                        help="evaluator (default auto: cuda with a GPU, else host)")
+    parser.add_argument("--precision", choices=("float32", "float64"),
+                        help="precision of the descriptor and network math (default: the backend's)")
+    parser.add_argument("--batch-size", default="auto",
+                        help="structures per batch, or auto (a memory budget; default)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ImportError, RuntimeError, NotImplementedError) as exc:
         print(f"gpunep {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

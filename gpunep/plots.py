@@ -1,0 +1,88 @@
+"""Parity plots (predicted vs reference) as PNG files, with matplotlib.
+
+matplotlib is an optional extra (``pip install gpunep[plot]``); it is
+imported only when a plot is drawn, with a clear error when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gpunep.predict import PredictionResult
+
+#: property -> (axis label unit, file name)
+_PANELS = {
+    "energy": ("eV/atom", "energy"),
+    "force": ("eV/Å", "force"),
+    "virial": ("eV/atom", "virial"),
+    "stress": ("GPa", "stress"),
+}
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("parity plots need matplotlib: pip install matplotlib "
+                          "(or gpunep[plot]); use --no-plots to skip them") from None
+    matplotlib.use("Agg")  # files only: never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def parity_plots(result: "PredictionResult", directory: str | os.PathLike,
+                 prefix: str = "parity_") -> list[Path]:
+    """Write one parity plot per property that has reference values.
+
+    Each plot shows predicted against reference values (all components),
+    the diagonal, and the RMSE in the legend. Properties without any
+    reference value get no plot.
+
+    Returns
+    -------
+    The PNG files written, e.g. ``parity_energy.png``.
+    """
+    from gpunep.gpumd_files import prediction_columns, reference_columns
+
+    pred, ref = prediction_columns(result), reference_columns(result)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for prop, (unit, name) in _PANELS.items():
+        p = np.asarray(pred[prop]).reshape(len(pred[prop]), -1)
+        r = np.asarray(ref[prop]).reshape(len(ref[prop]), -1)
+        keep = np.all(np.isfinite(r), axis=1) & np.all(np.isfinite(p), axis=1)
+        if not keep.any():
+            continue
+        path = directory / f"{prefix}{name}.png"
+        _draw(p[keep].reshape(-1), r[keep].reshape(-1), prop, unit, path)
+        written.append(path)
+    return written
+
+
+def _draw(pred: np.ndarray, ref: np.ndarray, prop: str, unit: str, path: Path) -> None:
+    plt = _pyplot()
+    rmse = float(np.sqrt(np.mean((pred - ref) ** 2)))
+    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
+    try:
+        lo = float(min(pred.min(), ref.min()))
+        hi = float(max(pred.max(), ref.max()))
+        pad = 0.05 * (hi - lo) if hi > lo else 1.0
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.6", lw=1, zorder=0)
+        ax.scatter(ref, pred, s=4, alpha=0.5, lw=0, label=f"RMSE {rmse:.4g} {unit}")
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"reference {prop} ({unit})")
+        ax.set_ylabel(f"predicted {prop} ({unit})")
+        ax.legend(loc="upper left", frameon=False)
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
