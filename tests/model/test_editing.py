@@ -280,6 +280,14 @@ class TestPrune:
         np.testing.assert_array_equal(plain.ann_parameters["Te"]["w1"], model.ann_parameters["Te"]["w1"])
         assert plain.n_parameters == model.n_parameters - 3 * 8 - 1
 
+    def test_charge_head_on_then_off_restores_the_model(self):
+        # The reference does not evaluate charge models, so this is the charge head's check:
+        # the energy network of the promoted model is the original one, untouched.
+        model = make_restart(flavour_model("nep4"))
+        back = model.augment(charge_head=True).prune(charge_head=True)
+        np.testing.assert_array_equal(parameter_vector(back), parameter_vector(model))
+        np.testing.assert_array_equal(restart_vectors(back)[0], restart_vectors(model)[0])
+
     def test_augment_then_prune_restores_the_model(self):
         # The zero neurons of an augment have zero importance, so pruning back removes exactly them.
         model = flavour_model("nep5")
