@@ -18,14 +18,13 @@ again, so results are never truncated. The observed maxima are kept in
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gpunep.device_layout import check_supported, extras_mask, model_arrays
-from gpunep.neighbors import build_neighbor_lists
+from gpunep.neighbors import build_neighbor_lists, grown_capacity
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     from gpunep.model import Model
 
 BLOCK_SIZE = 64  # threads per block for every NEP kernel, like GPUMD (NEP_SPEC §6.1)
-CAPACITY_HEADROOM = 1.25  # GPUMD sizes its lists ceil(1.25 * MN) (NEP_SPEC §1.3)
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class NeighborMaxima:
 
 def initial_capacity(max_neighbors: int) -> int:
     """GPUMD's list size for a model file's max-neighbor number: ceil(1.25 MN), at least 1."""
-    return max(1, math.ceil(CAPACITY_HEADROOM * int(max_neighbors)))
+    return grown_capacity(int(max_neighbors), 1)
 
 
 class Evaluator:
@@ -58,13 +56,15 @@ class Evaluator:
     ----------
     model : a potential model (NEP3, NEP4 or NEP5, with or without ZBL)
     module : a :class:`~gpunep.backends.module.KernelModule` (host or cuda)
+    neighbor_strategy : 'auto', 'small' or 'cell' (see :mod:`gpunep.neighbors`)
 
     The model's parameters are uploaded once; device buffers are kept and
     reused while the batch size and list capacities stay the same.
     """
 
-    def __init__(self, model: "Model", module: "KernelModule"):
+    def __init__(self, model: "Model", module: "KernelModule", neighbor_strategy: str = "auto"):
         check_supported(model)
+        self.neighbor_strategy = neighbor_strategy
         self.model = model
         self.module = module
         self.xp = module.xp
@@ -103,8 +103,8 @@ class Evaluator:
             if max_radial <= self.capacity_radial and max_angular <= self.capacity_angular:
                 break
             # A list overflowed: the true counts are known now, so one rerun suffices.
-            self.capacity_radial = max(self.capacity_radial, initial_capacity(max_radial))
-            self.capacity_angular = max(self.capacity_angular, initial_capacity(max_angular))
+            self.capacity_radial = grown_capacity(max_radial, self.capacity_radial)
+            self.capacity_angular = grown_capacity(max_angular, self.capacity_angular)
         result = BatchResult(
             energy=host["energy"], virial=host["virial"], energies=host["energies"],
             forces=host["forces"], virials=host["virials"], descriptors=host.get("descriptors"),
@@ -128,7 +128,8 @@ class Evaluator:
         cap_r, cap_a = self.capacity_radial, self.capacity_angular
         nl = build_neighbor_lists(
             self.module, positions, types, cells, pbc, offsets,
-            p["rc_radial_pairs"], p["rc_angular_pairs"], cap_r, cap_a, out=self._neighbors)
+            p["rc_radial_pairs"], p["rc_angular_pairs"], cap_r, cap_a, out=self._neighbors,
+            strategy=self.neighbor_strategy)
         self._neighbors = nl
 
         n_types = len(model.types)
