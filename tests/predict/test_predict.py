@@ -1,0 +1,184 @@
+"""predict(): batched evaluation equals one-at-a-time NEPCalculator results.
+
+The mixed list covers every packing hazard: a bulk cell, a slab periodic
+along x and y only, a molecule without a cell, a tiny skewed triclinic cell
+(cutoff spanning several images) and structures with different species
+counts, including one without some of the model's species.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk, molecule
+
+from gpunep import random_model
+from gpunep.calculator import NEPCalculator
+from gpunep.predict import predict
+
+# Batch vs single evaluation in float64 differ only in the order of sums
+# (a few hundred terms of ~1 eV, eps 2.2e-16): 1e-10 is ~1e4 x that bound
+# and far below any physics the packing could break (e.g. a lost image: >1e-3).
+ATOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def model():
+    return random_model(("Te", "Pb", "Si"), cutoff=(5.0, 4.0), n_max=(4, 3), basis_size=(6, 5),
+                        l_max=(4, 2, 1), n_neuron=12, zbl=(1.0, 2.0), seed=11)
+
+
+def mixed_structures() -> list[Atoms]:
+    rng = np.random.default_rng(3)
+    rock = bulk("PbTe", "rocksalt", a=6.4, cubic=True) * (2, 1, 1)
+    rock.rattle(0.05, seed=1)
+    slab = bulk("Si", "diamond", a=5.43, cubic=True) * (1, 1, 2)
+    slab.pbc = (True, True, False)
+    slab.center(vacuum=4.0, axis=2)
+    slab.symbols[:3] = "Te"
+    slab.rattle(0.05, seed=2)
+    mol = molecule("CH4")
+    mol.set_chemical_symbols(["Si", "Te", "Te", "Pb", "Pb"])
+    mol.positions *= 2.2
+    tiny = Atoms("TePb", scaled_positions=[[0, 0, 0], [0.45, 0.5, 0.55]],
+                 cell=[[2.9, 0, 0], [2.5, 2.7, 0], [1.2, 1.9, 3.1]], pbc=True)
+    only_te = Atoms("Te8", positions=rng.uniform(0, 7, (8, 3)), cell=np.diag([7.0, 7.5, 8.0]), pbc=True)
+    return [rock, slab, mol, tiny, only_te]
+
+
+def _one_at_a_time(model, structures, backend, precision):
+    calc = NEPCalculator(model, backend=backend, precision=precision)
+    energies, forces, per_atom = [], [], []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = calc
+        energies.append(atoms.get_potential_energy())
+        forces.append(atoms.get_forces())
+        per_atom.append(atoms.get_potential_energies())
+    return np.array(energies), np.concatenate(forces), np.concatenate(per_atom)
+
+
+@pytest.mark.parametrize("backend", ["reference", "host"])
+@pytest.mark.parametrize("batch_size", ["auto", 2])
+def test_mixed_list_equals_calculator_one_at_a_time(model, backend, batch_size):
+    structures = mixed_structures()
+    energy, forces, energies = _one_at_a_time(model, structures, backend, "float64")
+    result = predict(model, structures, backend=backend, precision="float64", batch_size=batch_size)
+    assert result.backend == backend and result.precision == "float64"
+    np.testing.assert_allclose(result.energy, energy, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(result.forces, forces, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(result.energies, energies, rtol=0, atol=ATOL)
+    assert result.n_atoms_per_structure.tolist() == [len(a) for a in structures]
+    assert result.symbols.tolist() == [s for a in structures for s in a.get_chemical_symbols()]
+
+
+def test_virial_and_stress_match_the_calculator(model):
+    # the calculator gives ASE stress only for 3D-periodic cells: bulk, tiny, only_te
+    structures = mixed_structures()
+    result = predict(model, structures, backend="reference")
+    calc = NEPCalculator(model, backend="reference")
+    for s in (0, 3, 4):
+        atoms = structures[s].copy()
+        atoms.calc = calc
+        np.testing.assert_allclose(result.stress[s], atoms.get_stress(), rtol=0, atol=1e-12)
+        # W = -stress V (NEP_SPEC §3.10)
+        np.testing.assert_allclose(result.virial[s], -atoms.get_stress(voigt=False) * atoms.get_volume(),
+                                   rtol=0, atol=1e-10)
+    assert np.isnan(result.stress[2]).all()  # the molecule has no cell, so no volume
+
+
+def test_a_file_streams_like_the_list(model, tmp_path):
+    import ase.io
+
+    structures = mixed_structures()
+    structures[2].cell = np.diag([20.0, 20.0, 20.0])  # extxyz needs a lattice line to keep pbc F
+    path = tmp_path / "data.xyz"
+    ase.io.write(path, structures, format="extxyz")
+    from_file = predict(model, path, backend="reference", batch_size=2)
+    # the same structures as ASE reads them (positions rounded to the file's 8 decimals)
+    from_list = predict(model, ase.io.read(path, ":"), backend="reference")
+    np.testing.assert_allclose(from_file.energy, from_list.energy, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(from_file.forces, from_list.forces, rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(from_file.volumes, from_list.volumes)
+
+
+def test_descriptors_equal_the_backend_descriptors(model):
+    from gpunep.backends import get_backend
+    from gpunep.structures import pack
+
+    structures = mixed_structures()
+    result = predict(model, structures, backend="host", precision="float64", descriptors=True)
+    reference = get_backend(model, "reference").compute_descriptors(pack(structures, model))
+    # host float64 vs numpy reference: same math in another order (tests/backends: ~1e-15)
+    np.testing.assert_allclose(result.descriptors, reference, rtol=1e-10, atol=1e-12)
+    assert predict(model, structures, backend="reference").descriptors is None
+
+
+class _FlakyMemoryBackend:
+    """Wraps a backend and runs out of memory above ``limit`` atoms, like a small GPU."""
+
+    def __init__(self, inner, limit, error):
+        self.inner, self.limit, self.error, self.sizes = inner, limit, error, []
+        self.name, self.precision = inner.name, inner.precision
+
+    def evaluate(self, batch, descriptors=False):
+        self.sizes.append(batch.n_structures)
+        if batch.n_atoms > self.limit:
+            raise self.error(f"out of memory allocating {batch.n_atoms} atoms")
+        return self.inner.evaluate(batch, descriptors=descriptors)
+
+
+class OutOfMemoryError(Exception):
+    """Named like cupy's, but not a MemoryError (as a CUDA runtime error can be)."""
+
+
+@pytest.mark.parametrize("error", [MemoryError, OutOfMemoryError])
+def test_out_of_memory_shrinks_and_retries(model, monkeypatch, error):
+    import gpunep.predict as module
+    from gpunep.backends import get_backend
+
+    flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=20, error=error)
+    monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
+    structures = mixed_structures() * 2
+    result = predict(model, structures, batch_size=10)
+    expected = predict(model, structures, backend="reference", batch_size=1)
+    np.testing.assert_allclose(result.energy, expected.energy, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(result.forces, expected.forces, rtol=0, atol=ATOL)
+    assert flaky.sizes[0] == 10 and max(flaky.sizes[1:]) < 10  # it split, then stayed smaller
+
+
+def test_a_structure_too_big_for_memory_is_a_clear_error(model, monkeypatch):
+    import gpunep.predict as module
+    from gpunep.backends import get_backend
+
+    flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=1, error=MemoryError)
+    monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
+    with pytest.raises(MemoryError, match="single structure of 16 atoms"):
+        predict(model, mixed_structures()[:1])
+
+
+def test_unknown_species_names_the_structure(model, tmp_path):
+    import ase.io
+
+    structures = mixed_structures()
+    structures[3][1].symbol = "Cu"
+    with pytest.raises(ValueError, match=r"^structure 3: atom 1 is Cu"):
+        predict(model, structures, backend="reference")
+    path = tmp_path / "bad.xyz"
+    ase.io.write(path, structures[3:], format="extxyz")
+    with pytest.raises(ValueError, match=r"bad.xyz, frame 0 \(line 1\): atom 1 is Cu"):
+        predict(model, path, backend="reference")
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(model, monkeypatch):
+    structures = mixed_structures()
+    captured = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", captured)
+    predict(model, structures, backend="reference")  # StringIO is not a terminal
+    assert captured.getvalue() == ""
+    predict(model, structures, backend="reference", progress=True)
+    assert "5/5" in captured.getvalue()  # tqdm's counter of structures
