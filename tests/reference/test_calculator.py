@@ -1,0 +1,144 @@
+"""NEPCalculator: the ASE contract on top of the reference backend.
+
+Numbers are checked against the evaluator itself (same float64 sums, so
+exact), against ASE's own numerical stress (finite strain, 1e-6 relative as
+in test_finite_differences.py) and against GPUMD's nep_prediction energies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.calculator import PropertyNotImplementedError
+from ase.calculators.fd import calculate_numerical_stress
+from ase.io import read
+
+from conftest import shared_models
+from gpunep import NEPCalculator
+from gpunep.backends import get_backend
+from gpunep.errors import UnsupportedModelError
+from gpunep.model import random_model, read_model
+from reference_cases import run
+
+MODEL = random_model(("Si", "C"), seed=31, n_neuron=8, l_max=(4, 2, 1), zbl=(0.8, 1.6))
+
+
+def silicon_carbide() -> Atoms:
+    atoms = bulk("SiC", "zincblende", 4.36) * (2, 1, 1)
+    atoms.rattle(0.05, seed=1)
+    atoms.cell[1] += [0.2, 0.0, 0.1]
+    return atoms
+
+
+def test_results_are_the_evaluators():
+    atoms = silicon_carbide()
+    atoms.calc = NEPCalculator(MODEL)
+    result = run(MODEL, atoms)
+    volume = atoms.get_volume()
+    assert atoms.get_potential_energy() == result.energy[0]
+    assert atoms.get_potential_energy(force_consistent=True) == result.energy[0]
+    assert np.array_equal(atoms.get_potential_energies(), result.energies)
+    assert np.array_equal(atoms.get_forces(), result.forces)
+    w = -result.virial[0] / volume
+    assert np.allclose(atoms.get_stress(), [w[0, 0], w[1, 1], w[2, 2], w[1, 2], w[0, 2], w[0, 1]],
+                       rtol=0, atol=1e-15)
+    stresses = atoms.get_stresses()
+    assert stresses.shape == (len(atoms), 6)
+    assert np.allclose(stresses.sum(axis=0), atoms.get_stress(), rtol=0, atol=1e-13)
+    assert np.allclose(stresses[:, 0], -result.virials[:, 0, 0] / volume, rtol=0, atol=1e-15)
+
+
+def test_stress_matches_ase_numerical_stress():
+    atoms = silicon_carbide()
+    atoms.calc = NEPCalculator(MODEL)
+    analytic = atoms.get_stress()
+    numeric = calculate_numerical_stress(atoms, eps=1e-5)   # ASE's O(eps^2) central differences
+    assert np.abs(numeric - analytic).max() <= 1e-6 * np.abs(analytic).max()
+
+
+def test_energy_per_atom_matches_gpumd_prediction():
+    folder = shared_models() / "gpumd" / "nep_prediction"
+    atoms = read(folder / "train.xyz", 3)
+    atoms.calc = NEPCalculator(folder / "nep.txt")   # a path works as well as a Model
+    reference = np.loadtxt(folder / "energy_train.out")[3, 0]
+    assert abs(atoms.get_potential_energy() / len(atoms) - reference) <= 1e-5   # %g + float32
+
+
+def test_no_stress_without_full_periodicity():
+    atoms = Atoms("SiC3", positions=[[0, 0, 0], [1.9, 0, 0], [0, 1.8, 0.2], [-0.3, 0.4, 1.7]])
+    atoms.calc = NEPCalculator(MODEL)
+    assert np.isfinite(atoms.get_potential_energy())
+    with pytest.raises(PropertyNotImplementedError):
+        atoms.get_stress()
+    slab = silicon_carbide()
+    slab.pbc = (True, True, False)
+    slab.calc = NEPCalculator(MODEL)
+    with pytest.raises(PropertyNotImplementedError):
+        slab.get_stresses()
+
+
+def test_recomputes_after_a_move():
+    atoms = silicon_carbide()
+    atoms.calc = NEPCalculator(MODEL)
+    first = atoms.get_potential_energy()
+    atoms.positions[0] += [0.05, 0.0, 0.0]
+    assert atoms.get_potential_energy() != first
+    assert atoms.get_potential_energy() == run(MODEL, atoms).energy[0]
+
+
+def test_unknown_species_names_species_and_atom():
+    atoms = silicon_carbide()
+    atoms.symbols[3] = "Ge"
+    atoms.calc = NEPCalculator(MODEL)
+    with pytest.raises(ValueError, match=r"atom 3 is Ge"):
+        atoms.get_potential_energy()
+
+
+def test_non_finite_positions_and_cells_raise():
+    atoms = silicon_carbide()
+    atoms.positions[2, 1] = np.nan
+    atoms.calc = NEPCalculator(MODEL)
+    with pytest.raises(ValueError, match="atom 2"):
+        atoms.get_forces()
+    atoms = silicon_carbide()
+    atoms.cell[0, 0] = np.inf
+    atoms.calc = NEPCalculator(MODEL)
+    with pytest.raises(ValueError, match="non-finite"):
+        atoms.get_forces()
+
+
+def test_degenerate_periodic_cell_raises():
+    atoms = silicon_carbide()
+    atoms.cell[2] = atoms.cell[0] + atoms.cell[1]
+    atoms.calc = NEPCalculator(MODEL)
+    with pytest.raises(ValueError, match="degenerate"):
+        atoms.get_potential_energy()
+
+
+def test_descriptors_are_scaled_and_per_atom():
+    atoms = silicon_carbide()
+    calc = NEPCalculator(MODEL)
+    descriptors = calc.get_descriptors(atoms)
+    assert descriptors.shape == (len(atoms), MODEL.n_descriptor)
+    assert np.array_equal(descriptors, run(MODEL, atoms, descriptors=True).descriptors)
+
+
+def test_descriptors_of_a_dipole_model():
+    folder = shared_models() / "tnep" / "dipole"
+    atoms = read(folder / "structure.xyz")
+    calc = NEPCalculator(read_model(folder / "nep.txt"))
+    assert np.abs(calc.get_descriptors(atoms) - np.loadtxt(folder / "descriptor_golden.txt")).max() <= 1e-10
+    atoms.calc = calc
+    with pytest.raises(UnsupportedModelError, match="dipole"):
+        atoms.get_potential_energy()
+
+
+def test_backend_selection():
+    assert NEPCalculator(MODEL).backend.name == "reference"
+    assert get_backend(MODEL, "reference", "float64").precision == "float64"
+    with pytest.raises(ValueError, match="float64 only"):
+        NEPCalculator(MODEL, precision="float32")
+    with pytest.raises(ValueError, match="unknown backend"):
+        NEPCalculator(MODEL, backend="tpu")
