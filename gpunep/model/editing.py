@@ -695,7 +695,7 @@ def _requested_flags(requested: dict[str, Any]) -> dict[str, int]:
     for name, value in requested.items():
         if value is None:
             continue
-        if isinstance(value, bool):
+        if isinstance(value, (bool, np.bool_)):
             value = int(value)
         if not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer (0 = off), got {value!r}")

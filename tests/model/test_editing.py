@@ -8,6 +8,7 @@ tests the logic without the shared data.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import textwrap
@@ -395,7 +396,6 @@ class TestSpecies:
                                  env={"PYTHONHASHSEED": hash_seed, "PATH": ""})
             digests.add(run.stdout.strip())
         assert len(digests) == 1
-        import hashlib
         here = random_model(("Te", "Pb"), seed=4).add_species(["Se", "Bi"], seed=123)
         assert hashlib.sha256(parameter_vector(here).tobytes()).hexdigest() in digests
         other = random_model(("Te", "Pb"), seed=4).add_species(["Se", "Bi"], seed=124)
