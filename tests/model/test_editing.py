@@ -9,6 +9,7 @@ tests the logic without the shared data.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -393,7 +394,7 @@ class TestSpecies:
         digests = set()
         for hash_seed in ("1", "2"):  # different str hashing: no order may come from a set
             run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                                 env={"PYTHONHASHSEED": hash_seed, "PATH": ""})
+                                 env={**os.environ, "PYTHONHASHSEED": hash_seed})
             digests.add(run.stdout.strip())
         assert len(digests) == 1
         here = random_model(("Te", "Pb"), seed=4).add_species(["Se", "Bi"], seed=123)
