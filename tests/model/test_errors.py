@@ -166,6 +166,9 @@ def test_header_cut_short(nep4, tmp_path, keep, line, keyword):
     ("nan", "expected a number, got 'nan'"),
     ("-inf", "expected a number"),
     ("1e400", "not finite"),
+    ("1e", "expected a number, got '1e'"),        # only digits, '.', 'e', '+', '-' in these:
+    ("1.2.3", "expected a number, got '1.2.3'"),  # they pass a quick character check
+    ("--1", "expected a number, got '--1'"),
     ("1.0 2.0", "expected one number per line, found 2 fields"),
     ("", "expected one number per line, found 0 fields"),
     ("1.0\u20282.0", "found 2 fields"),  # a Unicode line separator is not a line break

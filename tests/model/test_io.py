@@ -15,7 +15,7 @@ import pytest
 
 import gpunep
 from gpunep.model import random_model, read_model, read_nepfile, write_nepfile
-from gpunep.model.io import restart_from_vectors
+from gpunep.model.io import parameter_vector, restart_from_vectors
 from model_cases import (FLAVOURS, file_values, make_flavour, real_model_params, round7,
                          shared_file, spec_fitted_vector, spec_sizes, spec_values)
 
@@ -67,8 +67,8 @@ def test_real_model_round_trip(path, tmp_path):
     assert values_out == values_in
     # Counts of NEP_SPEC §1.7 match the file.
     assert len(values_in) == spec_sizes(model)["values"]
-    again = read_model(out)
-    np.testing.assert_array_equal(spec_values(again), spec_values(model))
+    # Reading our own output gives the same model again.
+    np.testing.assert_array_equal(parameter_vector(read_model(out)), parameter_vector(model))
 
 
 @pytest.mark.parametrize("relative", [
