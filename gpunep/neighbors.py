@@ -197,17 +197,20 @@ def build_neighbor_lists(
     bin_fill = scratch["bin_fill"]
     bin_fill.fill(0)
     launch("nep_neighbor_fill_bins", n, (
-        i32(n), scratch["atom_cells"], bin_counts, bin_ends, bin_fill, scratch["bin_atoms"],
-    ), {"atom_cells": _ATOM_CELL_STRIDE * n, "bin_counts": n_bins, "bin_ends": n_bins,
-        "bin_fill": n_bins, "bin_atoms": n})
+        i32(n), positions, types, scratch["atom_cells"], bin_counts, bin_ends, bin_fill,
+        scratch["bin_atoms"], scratch["bin_positions"], scratch["bin_codes"],
+    ), {"positions": 3 * n, "types": n, "atom_cells": _ATOM_CELL_STRIDE * n,
+        "bin_counts": n_bins, "bin_ends": n_bins, "bin_fill": n_bins, "bin_atoms": n,
+        "bin_positions": 3 * n, "bin_codes": 4 * n})
     launch("nep_neighbor_cell", n, (
         i32(n), i32(n_structures), i32(n_types), i32(cap_r), i32(cap_a), positions, types, cells,
         pbc, offsets, geometry, bins, structure_bin_ends, scratch["atom_cells"], bin_counts, bin_ends,
-        scratch["bin_atoms"], rc_radial_pairs, rc_angular_pairs, *outputs,
+        scratch["bin_atoms"], scratch["bin_positions"], scratch["bin_codes"], rc_radial_pairs,
+        rc_angular_pairs, *outputs,
     ), {**common_sizes, "geometry": _GEOMETRY_STRIDE * n_structures,
         "bins": _BINS_STRIDE * n_structures, "structure_bin_ends": n_structures,
         "atom_cells": _ATOM_CELL_STRIDE * n, "bin_counts": n_bins, "bin_ends": n_bins,
-        "bin_atoms": n, **output_sizes})
+        "bin_atoms": n, "bin_positions": 3 * n, "bin_codes": 4 * n, **output_sizes})
     return lists
 
 
@@ -242,6 +245,8 @@ def _allocate(xp: Any, n: int, n_structures: int, cap_r: int, cap_a: int,
         "bin_counts": xp.zeros(n_bins, dtype=np.int32),
         "bin_fill": xp.zeros(n_bins, dtype=np.int32),
         "bin_atoms": xp.zeros(n, dtype=np.int32),
+        "bin_positions": xp.zeros(3 * n),
+        "bin_codes": xp.zeros(4 * n, dtype=np.int32),
     }
     return NeighborLists(*lists(cap_r), *lists(cap_a), max_counts=xp.zeros(2, dtype=np.int32),
                          capacity_radial=cap_r, capacity_angular=cap_a, _scratch=scratch)

@@ -37,6 +37,9 @@
 // Largest bin count per direction before the budget caps it (int safety).
 #define NEP_MAX_BINS_PER_DIRECTION (1 << 20)
 
+// One atom's list while it is being built: entries are appended unsorted
+// until the list is full; a full list is sorted once and then keeps its
+// `capacity` smallest keys (so even an overflowing list is deterministic).
 struct NepList {
   int N;
   int capacity;
@@ -44,70 +47,98 @@ struct NepList {
   double* dx;
   double* dy;
   double* dz;
+  int count;    // true number of neighbors met so far
+  bool sorted;  // entries 0 .. min(count, capacity) - 1 are in key order
 };
 
-// What is needed to recover the lattice shift k of a stored entry of j:
+// What is needed to recover the lattice shift k of an entry of atom i:
 // dx = r_j - r_i + k . cell, so k = (dx - (r_j - r_i)) . inv along periodic
 // directions (an integer up to round-off; 0 along free directions).
-struct NepImageFrame {
+struct NepFrame {
+  const double* positions;
   const double* ri;
-  const double* rj;
   const double* inv;
   const int* pbc;
 };
 
-__device__ __forceinline__ void nep_stored_shift(
-  const NepImageFrame& frame, double x, double y, double z, int* k)
+__device__ __forceinline__ void nep_shift_of(
+  const NepFrame& f, int j, double x, double y, double z, int* k)
 {
-  const double d[3] = {x - (frame.rj[0] - frame.ri[0]), y - (frame.rj[1] - frame.ri[1]),
-                       z - (frame.rj[2] - frame.ri[2])};
+  const double* rj = f.positions + 3 * j;
+  const double d[3] = {x - (rj[0] - f.ri[0]), y - (rj[1] - f.ri[1]), z - (rj[2] - f.ri[2])};
   for (int e = 0; e < 3; ++e) {
-    k[e] = frame.pbc[e]
-      ? (int)rint(d[0] * frame.inv[e] + d[1] * frame.inv[3 + e] + d[2] * frame.inv[6 + e])
-      : 0;
+    k[e] = f.pbc[e] ? (int)rint(d[0] * f.inv[e] + d[1] * f.inv[3 + e] + d[2] * f.inv[6 + e]) : 0;
   }
 }
 
-// Is the new entry (j, k) before the stored entry at `index` (order: j, then ka, kb, kc)?
-__device__ __forceinline__ bool nep_before(
-  const NepList& list, size_t index, int j, const int* k, const NepImageFrame& frame)
+// Key order: neighbor index j, then the lattice shift (ka, kb, kc).
+__device__ __forceinline__ bool nep_less(
+  const NepFrame& f, int j, double x, double y, double z, int j2, double x2, double y2, double z2)
 {
-  const int other = list.nl[index];
-  if (j != other) return j < other;
-  int k2[3];
-  nep_stored_shift(frame, list.dx[index], list.dy[index], list.dz[index], k2);
+  if (j != j2) return j < j2;
+  int k[3], k2[3];
+  nep_shift_of(f, j, x, y, z, k);
+  nep_shift_of(f, j2, x2, y2, z2, k2);
   if (k[0] != k2[0]) return k[0] < k2[0];
   if (k[1] != k2[1]) return k[1] < k2[1];
   return k[2] < k2[2];
 }
 
-// Insert image k of j, at vector (x, y, z), into atom i's sorted list that
-// holds `stored` entries; a full list keeps its `capacity` smallest keys.
-__device__ __forceinline__ void nep_list_insert(
-  const NepList& list, int i, int stored, int j, const int* k, double x, double y, double z,
-  const NepImageFrame& frame)
+// Move entry (j, x, y, z) down from `slot` in steps of `gap` to its place.
+__device__ __forceinline__ void nep_sift_down(
+  NepList& list, int i, int slot, int gap, int j, double x, double y, double z, const NepFrame& f)
 {
   const size_t N = (size_t)list.N;
-  int slot = stored;
-  if (stored == list.capacity) {
-    if (!nep_before(list, (size_t)(stored - 1) * N + i, j, k, frame)) return;
-    slot = stored - 1;  // the largest key drops out
-  }
-  while (slot > 0) {
-    const size_t prev = (size_t)(slot - 1) * N + i;
-    if (!nep_before(list, prev, j, k, frame)) break;
+  while (slot >= gap) {
+    const size_t prev = (size_t)(slot - gap) * N + i;
+    if (!nep_less(f, j, x, y, z, list.nl[prev], list.dx[prev], list.dy[prev], list.dz[prev])) break;
     const size_t here = (size_t)slot * N + i;
     list.nl[here] = list.nl[prev];
     list.dx[here] = list.dx[prev];
     list.dy[here] = list.dy[prev];
     list.dz[here] = list.dz[prev];
-    --slot;
+    slot -= gap;
   }
   const size_t here = (size_t)slot * N + i;
   list.nl[here] = j;
   list.dx[here] = x;
   list.dy[here] = y;
   list.dz[here] = z;
+}
+
+// Shell sort (Knuth's gaps) of the stored entries, in place in the slot-major arrays.
+__device__ void nep_list_sort(NepList& list, int i, const NepFrame& f)
+{
+  const int n = list.count < list.capacity ? list.count : list.capacity;
+  const size_t N = (size_t)list.N;
+  int gap = 1;
+  while (gap < n / 3) gap = 3 * gap + 1;
+  for (; gap > 0; gap /= 3) {
+    for (int a = gap; a < n; ++a) {
+      const size_t here = (size_t)a * N + i;
+      nep_sift_down(list, i, a, gap, list.nl[here], list.dx[here], list.dy[here], list.dz[here], f);
+    }
+  }
+  list.sorted = true;
+}
+
+__device__ __forceinline__ void nep_list_add(
+  NepList& list, int i, int j, double x, double y, double z, const NepFrame& f)
+{
+  if (list.count < list.capacity) {
+    const size_t here = (size_t)list.count * list.N + i;
+    list.nl[here] = j;
+    list.dx[here] = x;
+    list.dy[here] = y;
+    list.dz[here] = z;
+  } else {
+    if (!list.sorted) nep_list_sort(list, i, f);
+    const size_t last = (size_t)(list.capacity - 1) * list.N + i;
+    if (nep_less(f, j, x, y, z, list.nl[last], list.dx[last], list.dy[last], list.dz[last])) {
+      nep_sift_down(list, i, list.capacity - 1, 1, j, x, y, z, f);  // the largest key drops out
+    }
+  }
+  ++list.count;
 }
 
 // r_j + (ka, kb, kc) . cell - r_i; the one expression both strategies use.
@@ -122,35 +153,22 @@ __device__ __forceinline__ void nep_image_vector(
 
 // Test one image against both pair cutoffs and record it.
 __device__ __forceinline__ void nep_consider(
-  int i, int j, const double* cell, int ka, int kb, int kc, const NepImageFrame& frame,
-  double rc2_radial, double rc2_angular, const NepList& radial, int& count_radial,
-  const NepList& angular, int& count_angular)
+  int i, int j, const double* rj, const double* cell, int ka, int kb, int kc, const NepFrame& f,
+  double rc2_radial, double rc2_angular, NepList& radial, NepList& angular)
 {
   if (j == i && ka == 0 && kb == 0 && kc == 0) return;
   double x, y, z;
-  nep_image_vector(frame.ri, frame.rj, cell, ka, kb, kc, x, y, z);
+  nep_image_vector(f.ri, rj, cell, ka, kb, kc, x, y, z);
   const double d2 = x * x + y * y + z * z;
-  const int k[3] = {ka, kb, kc};
-  if (d2 < rc2_radial) {
-    nep_list_insert(radial, i, count_radial < radial.capacity ? count_radial : radial.capacity,
-                    j, k, x, y, z, frame);
-    ++count_radial;
-  }
-  if (d2 < rc2_angular) {
-    nep_list_insert(angular, i, count_angular < angular.capacity ? count_angular : angular.capacity,
-                    j, k, x, y, z, frame);
-    ++count_angular;
-  }
+  if (d2 < rc2_radial) nep_list_add(radial, i, j, x, y, z, f);
+  if (d2 < rc2_angular) nep_list_add(angular, i, j, x, y, z, f);
 }
 
-__device__ __forceinline__ void nep_finish_lists(
-  int i, int count_radial, int count_angular, const NepList& radial, const NepList& angular,
-  int* nn_radial, int* nn_angular, int* max_counts)
+__device__ __forceinline__ void nep_finish_list(NepList& list, int i, const NepFrame& f, int* nn, int* max_count)
 {
-  nn_radial[i] = count_radial < radial.capacity ? count_radial : radial.capacity;
-  nn_angular[i] = count_angular < angular.capacity ? count_angular : angular.capacity;
-  atomicMax(&max_counts[0], count_radial);
-  atomicMax(&max_counts[1], count_angular);
+  if (!list.sorted) nep_list_sort(list, i, f);
+  nn[i] = list.count < list.capacity ? list.count : list.capacity;
+  atomicMax(max_count, list.count);
 }
 
 // The structure holding atom i: the last s with offsets[s] <= i (skips empty structures).
@@ -343,9 +361,10 @@ extern "C" __global__ void nep_neighbor_small(
   const double* g = geometry + NEP_GEOMETRY_STRIDE * s;
   const int* per = pbc + 3 * s;
   const int ti = types[i];
-  const NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial};
-  const NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular};
-  int count_radial = 0, count_angular = 0;
+  NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
+  NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
+  const NepFrame frame = {positions, ri, g, per};
+  // j ascending, then k lexicographic: the entries arrive in key order
   for (int j = offsets[s]; j < offsets[s + 1]; ++j) {
     const double* rj = positions + 3 * j;
     const double d[3] = {rj[0] - ri[0], rj[1] - ri[1], rj[2] - ri[2]};
@@ -363,14 +382,13 @@ extern "C" __global__ void nep_neighbor_small(
     }
     const int pair = ti * n_types + types[j];
     const double rcr = rc_radial[pair], rca = rc_angular[pair];
-    const NepImageFrame frame = {ri, rj, g, per};
     for (int ka = lo[0]; ka <= hi[0]; ++ka)
       for (int kb = lo[1]; kb <= hi[1]; ++kb)
         for (int kc = lo[2]; kc <= hi[2]; ++kc)
-          nep_consider(i, j, cell, ka, kb, kc, frame, rcr * rcr, rca * rca, radial, count_radial,
-                       angular, count_angular);
+          nep_consider(i, j, rj, cell, ka, kb, kc, frame, rcr * rcr, rca * rca, radial, angular);
   }
-  nep_finish_lists(i, count_radial, count_angular, radial, angular, nn_radial, nn_angular, max_counts);
+  nep_finish_list(radial, i, frame, nn_radial, &max_counts[0]);
+  nep_finish_list(angular, i, frame, nn_angular, &max_counts[1]);
 }
 
 // floor(a / b) for b > 0
@@ -421,19 +439,29 @@ extern "C" __global__ void nep_neighbor_bin_atoms(
   atomicAdd(&bin_counts[out[6]], 1);
 }
 
+// Bin order copies of what the search reads (index, position, type, wraps), so
+// that the stencil scan streams through contiguous memory.
 extern "C" __global__ void nep_neighbor_fill_bins(
   int N,
+  const double* __restrict__ positions,
+  const int* __restrict__ types,
   const int* __restrict__ atom_cells,
   const int* __restrict__ bin_counts,
   const int* __restrict__ bin_ends,
   int* __restrict__ bin_fill,
-  int* __restrict__ bin_atoms)
+  int* __restrict__ bin_atoms,
+  double* __restrict__ bin_positions,
+  int* __restrict__ bin_codes)
 {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= N) return;
-  const int bin = atom_cells[8 * i + 6];
-  const int slot = atomicAdd(&bin_fill[bin], 1);
-  bin_atoms[bin_ends[bin] - bin_counts[bin] + slot] = i;
+  const int* me = atom_cells + 8 * i;
+  const int bin = me[6];
+  const int p = bin_ends[bin] - bin_counts[bin] + atomicAdd(&bin_fill[bin], 1);
+  bin_atoms[p] = i;
+  for (int c = 0; c < 3; ++c) bin_positions[3 * p + c] = positions[3 * i + c];
+  bin_codes[4 * p + 0] = types[i];
+  for (int c = 0; c < 3; ++c) bin_codes[4 * p + 1 + c] = me[3 + c];
 }
 
 extern "C" __global__ void nep_neighbor_cell(
@@ -454,6 +482,8 @@ extern "C" __global__ void nep_neighbor_cell(
   const int* __restrict__ bin_counts,
   const int* __restrict__ bin_ends,
   const int* __restrict__ bin_atoms,
+  const double* __restrict__ bin_positions,
+  const int* __restrict__ bin_codes,
   const double* __restrict__ rc_radial,
   const double* __restrict__ rc_angular,
   int* __restrict__ nn_radial,
@@ -479,9 +509,9 @@ extern "C" __global__ void nep_neighbor_cell(
   const int* me = atom_cells + 8 * i;
   const int first_bin = structure_bin_ends[s] - b[6];
   const int ti = types[i];
-  const NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial};
-  const NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular};
-  int count_radial = 0, count_angular = 0;
+  NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
+  NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
+  const NepFrame frame = {positions, ri, g, per};
   // Every stencil offset maps to a distinct (bin, cell shift) pair, so each
   // image of each atom is met at most once.
   int bin[3], shift[3];
@@ -501,20 +531,19 @@ extern "C" __global__ void nep_neighbor_cell(
         }
         const int k = first_bin + (bin[0] * b[1] + bin[1]) * b[2] + bin[2];
         for (int p = bin_ends[k] - bin_counts[k]; p < bin_ends[k]; ++p) {
-          const int j = bin_atoms[p];
-          const int* other = atom_cells + 8 * j;
+          const int* code = bin_codes + 4 * p;  // type, wraps
           // image of j in the shifted cell, in terms of the raw positions
-          const int ka = shift[0] - other[3] + me[3];
-          const int kb = shift[1] - other[4] + me[4];
-          const int kc = shift[2] - other[5] + me[5];
-          const int pair = ti * n_types + types[j];
+          const int ka = shift[0] - code[1] + me[3];
+          const int kb = shift[1] - code[2] + me[4];
+          const int kc = shift[2] - code[3] + me[5];
+          const int pair = ti * n_types + code[0];
           const double rcr = rc_radial[pair], rca = rc_angular[pair];
-          const NepImageFrame frame = {ri, positions + 3 * j, g, per};
-          nep_consider(i, j, cell, ka, kb, kc, frame, rcr * rcr, rca * rca,
-                       radial, count_radial, angular, count_angular);
+          nep_consider(i, bin_atoms[p], bin_positions + 3 * p, cell, ka, kb, kc, frame,
+                       rcr * rcr, rca * rca, radial, angular);
         }
       }
     }
   }
-  nep_finish_lists(i, count_radial, count_angular, radial, angular, nn_radial, nn_angular, max_counts);
+  nep_finish_list(radial, i, frame, nn_radial, &max_counts[0]);
+  nep_finish_list(angular, i, frame, nn_angular, &max_counts[1]);
 }
