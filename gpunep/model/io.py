@@ -174,10 +174,17 @@ def _parse_header(lines: _Lines) -> dict[str, Any]:
         header["radial_cutoff"], header["angular_cutoff"] = values[0], values[1]
         mn = cutoff[3:5]
         if len(cutoff) == 8:
-            # Legacy GPUMD typewise cutoff factors: radial, angular, ZBL.
-            header["radial_typewise_cutoff_factor"] = values[4]
-            header["angular_typewise_cutoff_factor"] = values[5]
-            header["zbl_typewise_cutoff_factor"] = values[6]
+            # Legacy GPUMD typewise cutoff factors: radial, angular, ZBL. GPUMD switches
+            # each on only when it is > 0; the trainer writes all three when either is on.
+            radial_factor, angular_factor, zbl_factor = values[4:7]
+            if radial_factor > 0:
+                if angular_factor <= 0:
+                    raise lines.error(line, f"typewise cutoff factors: radial {radial_factor:g} is on "
+                                            f"but angular {angular_factor:g} is not > 0")
+                header["radial_typewise_cutoff_factor"] = radial_factor
+                header["angular_typewise_cutoff_factor"] = angular_factor
+            if zbl_factor > 0:
+                header["zbl_typewise_cutoff_factor"] = zbl_factor
     header["max_neighbors_radial"] = _integer(lines, mn[0], line, "max radial neighbors")
     header["max_neighbors_angular"] = _integer(lines, mn[1], line, "max angular neighbors")
     for rc_r, rc_a in zip(np.atleast_1d(header["radial_cutoff"]), np.atleast_1d(header["angular_cutoff"])):
@@ -356,7 +363,7 @@ def _format_header(model: Model) -> str:
     cutoff = f"cutoff {cutoffs} {model.max_neighbors_radial} {model.max_neighbors_angular}"
     if model.radial_typewise_cutoff_factor is not None:
         cutoff += (f" {num(model.radial_typewise_cutoff_factor)} {num(model.angular_typewise_cutoff_factor)}"
-                   f" {num(model.zbl_typewise_cutoff_factor)}")
+                   f" {num(model.zbl_typewise_cutoff_factor or 0.0)}")
     lines.append(cutoff)
     lines.append(f"n_max {model.n_max_radial} {model.n_max_angular}")
     lines.append(f"basis_size {model.n_basis_radial} {model.n_basis_angular}")

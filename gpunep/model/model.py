@@ -168,8 +168,12 @@ class Model:
         params["neuron"] = self.n_neuron
         if self.zbl is not None and self.zbl != (0.0, 0.0):
             params["zbl"] = float(self.zbl[1])
-        if self.zbl_typewise_cutoff_factor is not None:
+        if self.zbl is not None and self.zbl_typewise_cutoff_factor is not None:
             params["use_typewise_cutoff_zbl"] = float(self.zbl_typewise_cutoff_factor)
+        if self.radial_typewise_cutoff_factor is not None:
+            # Legacy nep.in keyword of the 8-token cutoff line: radial and angular factors.
+            params["use_typewise_cutoff"] = [float(self.radial_typewise_cutoff_factor),
+                                             float(self.angular_typewise_cutoff_factor)]
         if self.charge_mode is not None:
             params["charge_mode"] = self.charge_mode
         return params

@@ -102,6 +102,7 @@ def test_first_line(nep4, tmp_path, first, match):
 @pytest.mark.parametrize("index, text, match", [
     (1, "cutoff 6 4 40", "'cutoff' line has 4 fields, expected 5 or 8 or 7"),
     (1, "cutoff 6 4 40 20 1 2 3 4", "'cutoff' line has 9 fields"),
+    (1, "cutoff 6 4 40 20 2.5 0 0.7", "radial 2.5 is on but angular 0 is not > 0"),
     (1, "cutoff six 4 40 20", "cutoff: expected a number, got 'six'"),
     (1, "cutoff 6 4 40.5 20", "max radial neighbors: expected an integer"),
     (1, "cutoff 6 4 40 -1", "max angular neighbors: expected an integer >= 0"),

@@ -243,6 +243,45 @@ def test_legacy_typewise_cutoff_factors_round_trip(tmp_path):
     assert (tmp_path / "again.txt").read_text() == "\n".join(lines)
 
 
+@pytest.mark.parametrize("factors, radial, angular, zbl_factor", [
+    ("0 0 0.7", None, None, 0.7),      # only the ZBL factor is on
+    ("-1 -1 0.65", None, None, 0.65),
+    ("1.5 1 0", 1.5, 1.0, None),       # only the radial/angular factors are on
+    ("0 0 0", None, None, None),
+])
+def test_legacy_cutoff_factors_on_only_when_positive(tmp_path, factors, radial, angular, zbl_factor):
+    """GPUMD switches each legacy factor on only when it is > 0; an off factor must not cap
+    the pair cutoffs at zero or below."""
+    model = make_flavour("zbl_universal")
+    model.write(tmp_path / "plain.txt")
+    lines = (tmp_path / "plain.txt").read_text().split("\n")
+    lines[2] = f"cutoff 6 4 40 20 {factors}"
+    (tmp_path / "legacy.txt").write_text("\n".join(lines))
+    legacy = read_model(tmp_path / "legacy.txt")
+    assert (legacy.radial_typewise_cutoff_factor, legacy.angular_typewise_cutoff_factor,
+            legacy.zbl_typewise_cutoff_factor) == (radial, angular, zbl_factor)
+    rc_radial, rc_angular = legacy.type_pair_cutoffs()
+    if radial is None:
+        assert np.all(rc_radial == 6.0) and np.all(rc_angular == 4.0)
+    else:
+        # rc_ab = min(rc, f (R_cov,a + R_cov,b)) with GPUMD's covalent radii (Te 1.64, Pb 1.73333).
+        r_cov = np.array([1.64, 1.73333])
+        np.testing.assert_allclose(rc_radial, np.minimum(6.0, 1.5 * (r_cov[:, None] + r_cov)),
+                                   rtol=1e-15)
+        np.testing.assert_allclose(rc_angular, np.minimum(4.0, 1.0 * (r_cov[:, None] + r_cov)),
+                                   rtol=1e-15)
+        assert rc_radial.max() < 6.0  # the factors really cap
+    params = legacy.training_parameters
+    assert params.get("use_typewise_cutoff") == (None if radial is None else [radial, angular])
+    assert params.get("use_typewise_cutoff_zbl") == zbl_factor
+    # Written back, the same switches come out (in the modern form where that is equivalent).
+    legacy.write(tmp_path / "again.txt")
+    again = read_model(tmp_path / "again.txt")
+    assert (again.radial_typewise_cutoff_factor, again.angular_typewise_cutoff_factor,
+            again.zbl_typewise_cutoff_factor) == (radial, angular, zbl_factor)
+    assert file_values(tmp_path / "again.txt", again) == file_values(tmp_path / "legacy.txt", legacy)
+
+
 def test_edited_header_numbers_are_written_exactly(tmp_path):
     """A cutoff with more than 6 significant digits survives the header (not %g-rounded)."""
     model = make_flavour("typewise_cutoffs")
