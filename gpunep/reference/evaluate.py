@@ -26,11 +26,32 @@ from gpunep.reference.descriptors import (
 )
 from gpunep.reference.forces import angular_pair_forces, radial_pair_forces, scatter
 from gpunep.reference.neighbors import find_pairs
-from gpunep.reference.zbl import zbl_pair_terms
+from gpunep.reference.zbl import zbl_pair_parameters, zbl_pair_terms
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
     from gpunep.model import Model
+
+
+@dataclass
+class _Tables:
+    """What the evaluation of every structure reads from the model, laid out once."""
+
+    rc_radial: np.ndarray         # (T, T) pair cutoffs
+    rc_angular: np.ndarray
+    c_radial: np.ndarray          # (T*T, n+1, k+1) coefficients, center type first
+    c_angular: np.ndarray
+    blocks: list[AngularBlock]
+    zbl: np.ndarray | None        # (T, T, 10) switch and screening per type pair
+
+    @classmethod
+    def of(cls, model: "Model") -> "_Tables":
+        rc_radial, rc_angular = model.type_pair_cutoffs()
+        return cls(rc_radial, rc_angular,
+                   coefficient_table(model.radial_descriptor_weights, model.types),
+                   coefficient_table(model.angular_descriptor_weights, model.types),
+                   angular_blocks(model),
+                   zbl_pair_parameters(model) if model.zbl is not None else None)
 
 
 @dataclass
@@ -41,7 +62,6 @@ class _Descriptors:
     radial: RadialFunctions
     angular: RadialFunctions
     s: np.ndarray                 # (N, n_max_angular + 1, n_alpha)
-    blocks: list[AngularBlock]
 
 
 def evaluate(model: "Model", batch: Batch, descriptors: bool = False) -> BatchResult:
@@ -74,9 +94,10 @@ def evaluate(model: "Model", batch: Batch, descriptors: bool = False) -> BatchRe
     forces = np.zeros((n, 3))
     virials = np.zeros((n, 3, 3))
     scaled = np.zeros((n, dim)) if descriptors else None
+    tables = _Tables.of(model)
     for s in range(batch.n_structures):
         part = slice(int(batch.offsets[s]), int(batch.offsets[s + 1]))
-        e, f, w, q = _evaluate_structure(model, batch.structure(s))
+        e, f, w, q = _evaluate_structure(model, tables, batch.structure(s))
         energies[part], forces[part], virials[part] = e, f, w
         if scaled is not None:
             scaled[part] = q * model.q_scaler
@@ -103,43 +124,47 @@ def compute_descriptors(model: "Model", batch: Batch) -> np.ndarray:
             "the reference backend does not take one yet"
         )
     out = np.zeros((batch.n_atoms, model.n_descriptor))
+    tables = _Tables.of(model)
     for s in range(batch.n_structures):
         part = slice(int(batch.offsets[s]), int(batch.offsets[s + 1]))
-        out[part] = _descriptors(model, batch.structure(s)).q * model.q_scaler
+        out[part] = _descriptors(model, tables, batch.structure(s)).q * model.q_scaler
     return out
 
 
-def _descriptors(model: "Model", structure: Batch) -> _Descriptors:
+def _descriptors(model: "Model", tables: _Tables, structure: Batch) -> _Descriptors:
+    """Neighbors, radial functions, angular sums and the unscaled descriptor (§3.1-3.7)."""
     n_atoms = structure.n_atoms
     types = structure.types
-    rc_radial, rc_angular = model.type_pair_cutoffs()
+    rc_radial, rc_angular = tables.rc_radial, tables.rc_angular
     pairs = find_pairs(structure.positions, structure.cells[0], structure.pbc[0], types,
                        np.maximum(rc_radial, rc_angular))
     ti, tj = types[pairs.center], types[pairs.neighbor]
     radial = pair_functions(pairs.select(pairs.distances < rc_radial[ti, tj]), types, rc_radial,
-                            coefficient_table(model.radial_descriptor_weights, model.types))
+                            tables.c_radial)
     angular = pair_functions(pairs.select(pairs.distances < rc_angular[ti, tj]), types,
-                             rc_angular,
-                             coefficient_table(model.angular_descriptor_weights, model.types))
-    blocks = angular_blocks(model)
+                             rc_angular, tables.c_angular)
     s = angular_sums(angular, model.l_max_3b, n_atoms)
-    q = np.concatenate([radial_descriptor(radial, n_atoms), angular_descriptor(s, blocks)], axis=1)
-    return _Descriptors(q, radial, angular, s, blocks)
+    q = np.concatenate([radial_descriptor(radial, n_atoms), angular_descriptor(s, tables.blocks)],
+                       axis=1)
+    return _Descriptors(q, radial, angular, s)
 
 
-def _evaluate_structure(model: "Model", structure: Batch):
+def _evaluate_structure(model: "Model", tables: _Tables, structure: Batch):
+    """Per-atom energies, forces, virials (§3.8-3.11) and the unscaled descriptor of one structure."""
     n_atoms = structure.n_atoms
-    d = _descriptors(model, structure)
+    d = _descriptors(model, tables, structure)
     energies, fp = ann.energy_and_gradient(model, d.q, structure.types)
     n_radial = model.n_max_radial + 1
-    grad_s = angular_sum_gradient(d.s, fp[:, n_radial:], d.blocks)
+    grad_s = angular_sum_gradient(d.s, fp[:, n_radial:], tables.blocks)
     f_radial, w_radial = scatter(d.radial.pairs, radial_pair_forces(d.radial, fp[:, :n_radial]),
                                  n_atoms)
     f_angular, w_angular = scatter(d.angular.pairs,
                                    angular_pair_forces(d.angular, grad_s, model.l_max_3b), n_atoms)
     forces, virials = f_radial + f_angular, w_radial + w_angular
-    if model.zbl is not None:
-        pair_energy, pair_forces = zbl_pair_terms(model, d.angular.pairs, structure.types)
+    if tables.zbl is not None:
+        # ZBL pairs are the angular neighbors (§3.11)
+        pair_energy, pair_forces = zbl_pair_terms(d.angular.pairs, structure.types,
+                                                  np.array(model.atomic_numbers), tables.zbl)
         energies = energies + np.bincount(d.angular.pairs.center, pair_energy, minlength=n_atoms)
         f_zbl, w_zbl = scatter(d.angular.pairs, pair_forces, n_atoms)
         forces, virials = forces + f_zbl, virials + w_zbl

@@ -47,8 +47,16 @@ def zbl_pair_parameters(model: "Model") -> np.ndarray:
     return table
 
 
-def zbl_pair_terms(model: "Model", pairs: Pairs, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def zbl_pair_terms(pairs: Pairs, types: np.ndarray, atomic_numbers: np.ndarray,
+                   parameters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Energy ``phi(r) S(r) / 2`` of each directed angular pair and its pair force ``d/dr_ij``.
+
+    Parameters
+    ----------
+    pairs : the angular neighbor pairs
+    types : (N,) type index per atom
+    atomic_numbers : (T,) atomic number per type
+    parameters : (T, T, 10) from :func:`zbl_pair_parameters`
 
     Returns
     -------
@@ -56,8 +64,8 @@ def zbl_pair_terms(model: "Model", pairs: Pairs, types: np.ndarray) -> tuple[np.
     pair_forces : (P, 3) ``d(energy)/d r_ij``
     """
     ti, tj = types[pairs.center], types[pairs.neighbor]
-    params = zbl_pair_parameters(model)[ti, tj]
-    z = np.asarray(model.atomic_numbers, dtype=np.float64)
+    params = parameters[ti, tj]
+    z = np.asarray(atomic_numbers, dtype=np.float64)
     zi, zj = z[ti], z[tj]
     r = pairs.distances
     a_inv = (zi**0.23 + zj**0.23) * SCREENING_INVERSE
