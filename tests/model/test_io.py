@@ -447,3 +447,19 @@ def test_public_api_names():
         assert hasattr(gpunep, name)
     for name in ("write", "write_restart", "read_restart", "training_parameters"):
         assert hasattr(gpunep.Model, name)
+
+
+@pytest.mark.parametrize("changes, n_parameters", [
+    ({}, 2311),
+    (dict(n_neuron=40), 2951),                                     # augment(n_neuron=40)
+    (dict(model_type="potential_with_charges", charge_mode=1), 2372),  # augment(charge_head=True)
+    (dict(types=("Te",)), 1081),                                   # remove_species(['Pb'])
+])
+def test_parameter_counts_of_the_modifying_walkthrough(changes, n_parameters):
+    """The counts the modifying walkthrough prints for nep4_PbTe.txt and its variants."""
+    architecture = dict(types=("Te", "Pb"), cutoff=(8.0, 4.0), n_max=(4, 4), basis_size=(8, 8),
+                        l_max=(4, 2, 0), n_neuron=30)
+    model = random_model(**{**architecture, **changes})
+    assert model.n_parameters == n_parameters
+    with_5b = random_model(**{**architecture, **changes, "l_max": (4, 2, 1)})
+    assert with_5b.n_descriptor_angular - model.n_descriptor_angular == 5  # n_max_angular + 1
