@@ -2,6 +2,7 @@
 
 from gpunep.calculator import NEPCalculator
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
+from gpunep.predict import PredictionResult, predict
 from gpunep.structures import Batch, BatchResult, pack
 
 __version__ = "0.1.0"

@@ -8,6 +8,7 @@ counts, including one without some of the model's species.
 
 from __future__ import annotations
 
+import importlib
 import io
 import sys
 
@@ -138,8 +139,9 @@ class OutOfMemoryError(Exception):
 
 @pytest.mark.parametrize("error", [MemoryError, OutOfMemoryError])
 def test_out_of_memory_shrinks_and_retries(model, monkeypatch, error):
-    import gpunep.predict as module
     from gpunep.backends import get_backend
+
+    module = importlib.import_module("gpunep.predict")  # the module; gpunep.predict is the function
 
     flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=20, error=error)
     monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
@@ -152,8 +154,9 @@ def test_out_of_memory_shrinks_and_retries(model, monkeypatch, error):
 
 
 def test_a_structure_too_big_for_memory_is_a_clear_error(model, monkeypatch):
-    import gpunep.predict as module
     from gpunep.backends import get_backend
+
+    module = importlib.import_module("gpunep.predict")  # the module; gpunep.predict is the function
 
     flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=1, error=MemoryError)
     monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
