@@ -9,26 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ABSENT_REASON, SHARED_MODELS, shared_file, shared_models  # noqa: F401
 
 from gpunep.model import random_model
-
-SHARED_MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
-ABSENT_REASON = "../shared/models not present (a user's clone): real-model tests skipped"
-
-
-def shared_models() -> Path:
-    """The folder of real models, or skip the calling test when it is absent."""
-    if not SHARED_MODELS.is_dir():
-        pytest.skip(ABSENT_REASON)
-    return SHARED_MODELS
-
-
-def shared_file(relative: str) -> Path:
-    """One file under ../shared/models, or skip when it is absent."""
-    path = shared_models() / relative
-    if not path.is_file():
-        pytest.skip(f"../shared/models/{relative} not present")
-    return path
 
 
 def real_model_params() -> list:
