@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -285,16 +286,22 @@ def _parse_values(lines: _Lines, header: dict[str, Any]) -> Model:
 
 # ------------------------------------------------------------------ writing
 def atomic_write(filename: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``filename``, then rename it into place."""
+    """Write ``text`` to a temporary file beside ``filename``, then rename it into place.
+
+    The new file gets the mode of the file it replaces, or else what the umask
+    gives an ordinary ``open()`` (mkstemp's 0600 would make every model private).
+    """
     path = Path(filename)
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent or ".", prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False, encoding="utf-8")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        with handle:
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with open(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.replace(handle.name, path)
+        if path.exists():
+            os.chmod(temp, stat.S_IMODE(path.stat().st_mode))
+        os.replace(temp, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
 
 

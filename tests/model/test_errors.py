@@ -341,3 +341,19 @@ def test_interrupted_write_leaves_target_unchanged(tmp_path, monkeypatch):
         write_nepfile({"type": [1, "C"]}, tmp_path)
     assert target.read_text() == "previous content\n"
     assert sorted(os.listdir(tmp_path)) == ["nep.txt"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    """Atomic writing must not leave the temporary file's private 0600 mode on the model."""
+    old = os.umask(0o022)
+    try:
+        make_flavour("nep4").write(tmp_path / "nep.txt")
+        write_nepfile({"type": [1, "C"]}, tmp_path)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "nep.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "nep.in").stat().st_mode & 0o777 == 0o644
+    (tmp_path / "nep.txt").chmod(0o640)
+    make_flavour("nep3").write(tmp_path / "nep.txt")  # replacing keeps the file's mode
+    assert (tmp_path / "nep.txt").stat().st_mode & 0o777 == 0o640
+    assert read_model(tmp_path / "nep.txt").version == 3
