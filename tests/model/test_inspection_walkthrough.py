@@ -17,7 +17,7 @@ from numpy.polynomial.chebyshev import chebval
 
 from gpunep.model import random_model, read_model
 from gpunep.reference.basis import radial_functions
-from model_cases import round7, shared_file
+from model_cases import FLAVOURS, make_flavour, round7, shared_file, spec_sizes
 
 # The walkthrough's display(model) for nep-CsPbI3-SCAN.txt (rows it shows).
 CSPBI3_TABLE = {
@@ -237,3 +237,20 @@ def test_html_escapes_and_stays_well_formed():
     assert rows["model_type"] == "potential_with_charges"
     assert float(rows["sqrt_epsilon_infinity"]) == model.sqrt_epsilon_infinity
     assert dict(_str_rows(model)) == rows
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+def test_table_of_every_flavour(flavour):
+    """str() and the HTML table agree, are well formed and show the model's own numbers."""
+    model = make_flavour(flavour)
+    rows = _html_rows(model)
+    assert _str_rows(model) == rows
+    assert [name for name, _ in rows] == [name for name, _ in PBTE_TABLE]
+    table = dict(rows)
+    sizes = spec_sizes(model)
+    assert table["n_ann_parameters"] == str(sizes["n_ann"])
+    assert table["n_descriptor_parameters"] == str(sizes["n_c"])
+    assert table["n_parameters"] == str(sizes["n_ann"] + sizes["n_c"] + sizes["dim"])
+    assert table["Dimension of q_scaler"] == str(sizes["dim"])
+    assert table["model_type"] == model.model_type
+    assert table["zbl"] == str(model.zbl)
