@@ -32,9 +32,10 @@ def _kernels(executor: str) -> Callable[["Model", str | None], Backend]:
 
 
 def _auto(model: "Model", precision: str | None) -> Backend:
-    from gpunep.backends.kernel_backend import KernelBackend, cuda_device_available
+    from gpunep.backends import cuda
+    from gpunep.backends.kernel_backend import KernelBackend
 
-    return KernelBackend(model, "cuda" if cuda_device_available() else "host", precision)
+    return KernelBackend(model, "cuda" if cuda.is_available() else "host", precision)
 
 
 # name -> factory(model, precision); a new backend is one entry.

@@ -81,14 +81,3 @@ class KernelBackend(Backend):
     def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
         return self.evaluator.evaluate(batch, descriptors=descriptors)
 
-
-def cuda_device_available() -> bool:
-    """True when CuPy imports and sees at least one CUDA device."""
-    try:
-        import cupy
-    except ImportError:
-        return False
-    try:
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # CuPy without a driver raises CUDARuntimeError and relatives
-        return False

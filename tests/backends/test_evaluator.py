@@ -18,10 +18,10 @@ from ase.build import bulk
 from ase.neighborlist import neighbor_list
 
 from gpunep import reference
-from gpunep.backends import get_backend
+from gpunep.backends import cuda, get_backend
 from gpunep.backends.kernel_backend import KernelBackend
 from gpunep.backends.host import load_module
-from gpunep.errors import UnsupportedModelError
+from gpunep.errors import BackendUnavailableError, UnsupportedModelError
 from gpunep.evaluator import Evaluator
 from gpunep.model import random_model, read_model
 from gpunep.structures import pack
@@ -153,7 +153,11 @@ def test_registry_defaults():
     model = random_model(("Te", "Pb"), seed=15)
     host = get_backend(model, "host")
     assert (host.name, host.precision) == ("host", "float32")  # GPUMD's precision by default
-    assert get_backend(model, "auto", "float64").name in ("host", "cuda")
+    expected_auto = "cuda" if cuda.is_available() else "host"
+    assert get_backend(model, "auto", "float64").name == expected_auto
+    if not cuda.is_available():
+        with pytest.raises(BackendUnavailableError, match="CuPy|GPU|device"):
+            get_backend(model, "cuda")
     with pytest.raises(ValueError, match="float16"):
         get_backend(model, "host", "float16")
 
