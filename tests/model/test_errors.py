@@ -357,3 +357,18 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     make_flavour("nep3").write(tmp_path / "nep.txt")  # replacing keeps the file's mode
     assert (tmp_path / "nep.txt").stat().st_mode & 0o777 == 0o640
     assert read_model(tmp_path / "nep.txt").version == 3
+
+
+def test_rows_that_compensate_each_other_are_found(tmp_path):
+    """A row with one field too many and another with one too few keep the total count of
+    numbers right; the error must still name the first bad row."""
+    model = make_flavour("nep4")
+    rows = _restart_lines(model)
+    rows[10] = "  1.0e-01 2.0e-02 3.0e-02"
+    rows[20] = "  1.0e-01"
+    _expect(_write(tmp_path, rows, "nep.restart"), 11, "found 3 fields", reader=model.read_restart)
+    lines = _lines(model, tmp_path)
+    lines[50], lines[60] = "1.0 2.0", ""
+    _expect(_write(tmp_path, lines), 51, "found 2 fields")
+    lines[50], lines[60] = "1.0", "1e"
+    _expect(_write(tmp_path, lines), 61, "expected a number, got '1e'")
