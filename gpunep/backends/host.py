@@ -197,7 +197,8 @@ def launcher_source(signatures: Iterable[KernelSignature]) -> str:
 extern "C" void {_LAUNCHER_PREFIX}{sig.name}({params})
 {{
   const long long n_blocks = (long long)gx * gy * gz;
-#pragma omp parallel for schedule(dynamic, 1)
+  // a one-block launch (per-structure setup, tiny batches) skips the thread team
+#pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
   for (long long b = 0; b < n_blocks; ++b) {{
     gridDim = dim3(gx, gy, gz);
     blockDim = dim3(bx, by, bz);
