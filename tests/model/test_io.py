@@ -113,7 +113,7 @@ def test_real_model_header_fields():
 
 @pytest.mark.parametrize("folder", ["gpumd/nep_train", "gpumd/qnep_train"])
 def test_real_restart_round_trip(folder, tmp_path):
-    shared_file(f"{folder}/nep.restart")
+    # nep_train's nep.txt is nep_prediction/nep.txt (../shared/models/README.md).
     nep_txt = "gpumd/nep_prediction/nep.txt" if folder == "gpumd/nep_train" else f"{folder}/nep.txt"
     restart = shared_file(f"{folder}/nep.restart")
     model = read_model(shared_file(nep_txt), restart_file=restart)
