@@ -76,7 +76,7 @@ class Evaluator:
         self.neighbor_maxima: NeighborMaxima | None = None
         self._extras = extras_mask(model)
         self._buffers: dict[str, Any] = {}
-        self._buffer_key: tuple | None = None
+        self._buffer_atoms: int | None = None
         self._neighbors = None
 
     # ----------------------------------------------------------------- public
@@ -115,30 +115,49 @@ class Evaluator:
 
     # -------------------------------------------------------------- internals
     def _run(self, batch: Batch, descriptors: bool) -> dict[str, Any]:
-        xp, model, p = self.xp, self.model, self._params
-        n = batch.n_atoms
-        n_structures = batch.n_structures
-        positions = xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64))
-        types = xp.asarray(np.ascontiguousarray(batch.types, dtype=np.int32))
-        cells = xp.asarray(np.ascontiguousarray(batch.cells, dtype=np.float64))
-        pbc = xp.asarray(np.ascontiguousarray(batch.pbc, dtype=np.int32))
-        offsets = xp.asarray(np.ascontiguousarray(batch.offsets, dtype=np.int32))
-        system_index = xp.asarray(batch.system_index.astype(np.int32))
-
-        cap_r, cap_a = self.capacity_radial, self.capacity_angular
+        """One pass: upload, neighbor lists, NEP kernels, sums, one download."""
+        dev = self._upload(batch)
         nl = build_neighbor_lists(
-            self.module, positions, types, cells, pbc, offsets,
-            p["rc_radial_pairs"], p["rc_angular_pairs"], cap_r, cap_a, out=self._neighbors,
+            self.module, dev["positions"], dev["types"], dev["cells"], dev["pbc"], dev["offsets"],
+            self._params["rc_radial_pairs"], self._params["rc_angular_pairs"],
+            self.capacity_radial, self.capacity_angular, out=self._neighbors,
             strategy=self.neighbor_strategy)
         self._neighbors = nl
+        buffers = self._workspace(batch.n_atoms)
+        self._launch_nep(dev["types"], nl, buffers)
+        return self._collect(dev["system_index"], batch.n_structures, nl, buffers, descriptors)
 
+    def _upload(self, batch: Batch) -> dict[str, Any]:
+        n_types = len(self.model.types)
+        types = np.ascontiguousarray(batch.types, dtype=np.int32)
+        bad = np.flatnonzero((types < 0) | (types >= n_types))
+        if bad.size:
+            raise ValueError(f"atom {bad[0]} has type index {types[bad[0]]}; the model has "
+                             f"{n_types} types (0..{n_types - 1})")
+        if not np.all(np.isfinite(batch.positions)):
+            atom = int(np.argwhere(~np.isfinite(batch.positions))[0, 0])
+            raise ValueError(f"atom {atom} has a non-finite position {batch.positions[atom]}")
+        host = {
+            "positions": np.ascontiguousarray(batch.positions, dtype=np.float64),
+            "types": types,
+            "cells": np.ascontiguousarray(batch.cells, dtype=np.float64),
+            "pbc": np.ascontiguousarray(batch.pbc, dtype=np.int32),
+            "offsets": np.ascontiguousarray(batch.offsets, dtype=np.int32),
+            "system_index": np.ascontiguousarray(batch.system_index, dtype=np.int32),
+        }
+        return {name: self.xp.asarray(value) for name, value in host.items()}
+
+    def _launch_nep(self, types: Any, nl: Any, b: dict[str, Any]) -> None:
+        """The NEP kernels in order; each adds its part to the per-atom outputs in ``b``."""
+        model, p = self.model, self._params
+        n = int(types.shape[0])
         n_types = len(model.types)
         n_radial = model.n_max_radial + 1
         n_angular = model.n_max_angular + 1
         l_max = model.l_max_3b
-        n_abc = (l_max + 1) ** 2 - 1
+        n_sums = n_angular * ((l_max + 1) ** 2 - 1)
         dim = model.n_descriptor
-        b = self._workspace(n, dim, n_angular * n_abc)
+        cap_r, cap_a = nl.capacity_radial, nl.capacity_angular
         b["force"].fill(0.0)
         b["virial"].fill(0.0)
 
@@ -146,17 +165,16 @@ class Evaluator:
         N = i32(n)
         grid, block = ((n + BLOCK_SIZE - 1) // BLOCK_SIZE,), (BLOCK_SIZE,)
         pairs = n_types * n_types
-        rlist = cap_r * n
-        alist = cap_a * n
         radial_list = (nl.nn_radial, nl.nl_radial, nl.dx_radial, nl.dy_radial, nl.dz_radial)
         angular_list = (nl.nn_angular, nl.nl_angular, nl.dx_angular, nl.dy_angular,
                         nl.dz_angular)
-        radial_sizes = {"nn_radial": n, "nl_radial": rlist, "dx_radial": rlist,
-                        "dy_radial": rlist, "dz_radial": rlist}
-        angular_sizes = {"nn_angular": n, "nl_angular": alist, "dx_angular": alist,
-                         "dy_angular": alist, "dz_angular": alist}
+        radial_sizes = {"nn_radial": n, **{k: cap_r * n for k in (
+            "nl_radial", "dx_radial", "dy_radial", "dz_radial")}}
+        angular_sizes = {"nn_angular": n, **{k: cap_a * n for k in (
+            "nl_angular", "dx_angular", "dy_angular", "dz_angular")}}
         c_radial_size = pairs * n_radial * (model.n_basis_radial + 1)
         c_angular_size = pairs * n_angular * (model.n_basis_angular + 1)
+        ann_size = n_types * ((dim + 2) * model.n_neuron + 1)
         launch = self._launch
 
         launch("nep_descriptor", grid, block, (
@@ -166,16 +184,17 @@ class Evaluator:
             p["rc_radial"], p["rc_angular"], p["c_radial"], p["c_angular"], b["q"], b["dU_ds"],
         ), {"types": n, **radial_sizes, **angular_sizes, "rc_radial": pairs, "rc_angular": pairs,
             "c_radial": c_radial_size, "c_angular": c_angular_size, "q": dim * n,
-            "sum_fxyz": n_angular * n_abc * n})
+            "sum_fxyz": n_sums * n})
         launch("nep_ann", grid, block, (
             N, i32(dim), i32(model.n_neuron), types, p["q_scaler"], p["ann"], b["q"],
             b["energies"], b["fp"],
-        ), {"types": n, "q_scaler": dim, "ann": len(model.types) * ((dim + 2) * model.n_neuron + 1),
-            "q": dim * n, "energy": n, "fp": dim * n})
+        ), {"types": n, "q_scaler": dim, "ann": ann_size, "q": dim * n, "energy": n,
+            "fp": dim * n})
+        # the angular sums are replaced by dU/ds in place (kernels/nep_ann.cu)
         launch("nep_angular_gradient", grid, block, (
             N, i32(model.n_max_radial), i32(model.n_max_angular), i32(l_max), i32(self._extras),
             b["fp"], b["dU_ds"],
-        ), {"fp": dim * n, "sum_fxyz": n_angular * n_abc * n})
+        ), {"fp": dim * n, "sum_fxyz": n_sums * n})
         launch("nep_force_radial", grid, block, (
             N, i32(n_types), i32(model.n_max_radial), i32(model.n_basis_radial), i32(cap_r),
             types, *radial_list, p["rc_radial"], p["c_radial"], b["fp"], b["force"], b["virial"],
@@ -186,16 +205,22 @@ class Evaluator:
             i32(cap_a), types, *angular_list, p["rc_angular"], p["c_angular"], b["dU_ds"],
             b["force"], b["virial"],
         ), {"types": n, **angular_sizes, "rc_angular": pairs, "c_angular": c_angular_size,
-            "dU_ds": n_angular * n_abc * n, "force": 3 * n, "virial": 9 * n})
+            "dU_ds": n_sums * n, "force": 3 * n, "virial": 9 * n})
         if p["zbl"] is not None:
             launch("nep_zbl", grid, block, (
                 N, i32(n_types), i32(cap_a), types, *angular_list, p["zbl"], b["energies"],
                 b["force"], b["virial"],
-            ), {"types": n, **angular_sizes, "zbl": p["zbl"].size, "energy": n,
+            ), {"types": n, **angular_sizes, "zbl": int(p["zbl"].size), "energy": n,
                 "force": 3 * n, "virial": 9 * n})
 
-        # per-structure sums; virial rows k * N + i go to bin 9 s + k
+    def _collect(self, system_index: Any, n_structures: int, nl: Any, b: dict[str, Any],
+                 descriptors: bool) -> dict[str, Any]:
+        """Per-structure sums on the device, then everything in a single download."""
+        xp = self.xp
+        n = int(system_index.shape[0])
+        dim = self.model.n_descriptor
         energy = xp.bincount(system_index, weights=b["energies"], minlength=n_structures)
+        # per-atom virial row k * N + i goes to bin 9 s + k
         virial_bins = (system_index[None, :] * 9 + xp.arange(9, dtype=np.int32)[:, None]).reshape(-1)
         virial = xp.bincount(virial_bins, weights=b["virial"], minlength=9 * n_structures)
         parts = [("energies", b["energies"], (n,)),
@@ -206,7 +231,7 @@ class Evaluator:
                  ("max_counts", nl.max_counts.astype(np.float64), (2,))]
         if descriptors:
             scaled = (b["q"].reshape(dim, n).astype(np.float64)
-                      * p["q_scaler"].astype(np.float64)[:, None])
+                      * self._params["q_scaler"].astype(np.float64)[:, None])
             parts.append(("descriptors_t", scaled, (dim, n)))
         flat = self._download(xp.concatenate([a.reshape(-1) for _, a, _ in parts]))
         host: dict[str, Any] = {}
@@ -216,11 +241,11 @@ class Evaluator:
             host[name] = flat[start:start + size].reshape(shape)
             start += size
         out = {
-            "energies": host["energies"].copy(),
+            "energies": host["energies"],
             "forces": np.ascontiguousarray(host["force"].T),
             "virials": np.ascontiguousarray(host["virial_atoms"].T.reshape(n, 3, 3)),
-            "energy": host["energy"].copy(),
-            "virial": host["virial"].copy(),
+            "energy": host["energy"],
+            "virial": host["virial"],
             "max_counts": tuple(int(v) for v in host["max_counts"]),
         }
         if descriptors:
@@ -231,10 +256,12 @@ class Evaluator:
                 sizes: dict[str, int]) -> None:
         self.module.get_function(name)(grid, block, args, sizes=sizes)
 
-    def _workspace(self, n: int, dim: int, n_sums: int) -> dict[str, Any]:
-        """Per-atom device buffers, reused while the sizes stay the same."""
-        key = (n, dim, n_sums)
-        if key != self._buffer_key:
+    def _workspace(self, n: int) -> dict[str, Any]:
+        """Per-atom device buffers, reused while the number of atoms stays the same."""
+        model = self.model
+        dim = model.n_descriptor
+        n_sums = (model.n_max_angular + 1) * ((model.l_max_3b + 1) ** 2 - 1)
+        if n != self._buffer_atoms:
             xp, real = self.xp, self.module.real_dtype
             self._buffers = {
                 "q": xp.zeros(dim * n, dtype=real),
@@ -244,13 +271,12 @@ class Evaluator:
                 "force": xp.zeros(3 * n, dtype=np.float64),
                 "virial": xp.zeros(9 * n, dtype=np.float64),
             }
-            self._buffer_key = key
+            self._buffer_atoms = n
         return self._buffers
 
     def _download(self, array: Any) -> np.ndarray:
-        if self.xp is np:
-            return np.array(array, copy=True)
-        return self.xp.asnumpy(array)
+        # numpy: the array is already a fresh host array (xp.concatenate copies)
+        return array if self.xp is np else self.xp.asnumpy(array)
 
     def _empty_result(self, batch: Batch, descriptors: bool) -> BatchResult:
         s = batch.n_structures

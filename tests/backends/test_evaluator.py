@@ -24,7 +24,7 @@ from gpunep.backends.host import load_module
 from gpunep.errors import BackendUnavailableError, UnsupportedModelError
 from gpunep.evaluator import Evaluator
 from gpunep.model import random_model, read_model
-from gpunep.structures import pack
+from gpunep.structures import Batch, pack
 
 RTOL_FLOAT64 = 1e-10  # float64 on both sides, different summation order only
 SHARED_MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
@@ -166,3 +166,17 @@ def test_empty_batch():
     model = random_model(("Te", "Pb"), seed=16)
     result = KernelBackend(model, "host", "float64").evaluate(pack([], model), descriptors=True)
     assert result.energies.shape == (0,) and result.descriptors.shape == (0, model.n_descriptor)
+
+
+def test_bad_batches_are_refused_before_any_launch():
+    model = random_model(("Te", "Pb"), seed=18)
+    good = pack(rattled_bulk(model.types, 5.0, 1, seed=7), model)
+    backend = KernelBackend(model, "host", "float64")
+    wrong_type = Batch(good.positions, np.where(np.arange(4) == 2, 5, good.types).astype(np.int32),
+                       good.cells, good.pbc, good.offsets)
+    with pytest.raises(ValueError, match="atom 2 has type index 5"):
+        backend.evaluate(wrong_type)
+    positions = good.positions.copy()
+    positions[3, 1] = np.nan
+    with pytest.raises(ValueError, match="atom 3 has a non-finite position"):
+        backend.evaluate(Batch(positions, good.types, good.cells, good.pbc, good.offsets))
