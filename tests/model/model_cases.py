@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ABSENT_REASON, SHARED_MODELS, shared_file, shared_models  # noqa: F401
+from conftest import ABSENT_REASON, SHARED_MODELS, shared_file  # noqa: F401 (re-exported)
 
 from gpunep.model import random_model
 
