@@ -99,6 +99,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     if not steps:
         raise ValueError("nothing to do: give --keep, --remove, --prune and/or --augment")
     output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
     edited.write(str(output))
     written = [str(output)]
     if edited.restart_parameters is not None:

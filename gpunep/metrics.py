@@ -71,16 +71,30 @@ class ErrorTable:
         return list(dict.fromkeys(row.property for row in self.rows))
 
     def format(self) -> str:
-        """The table in meV units, one line per row."""
+        """The table in meV units, one line per row.
+
+        A group row that covers exactly what the property's 'all' row
+        covers (every structure holds that species, one config_type) is left
+        out of the text; it stays in :attr:`rows`.
+        """
         header = f"{'property':<8} {'group':<24} {'n':>9} {'RMSE':>12} {'max |Δ|':>12}  unit"
         lines = [self.title, header] if self.title else [header]
+        overall = {row.property: row for row in self.rows if row.group == "all"}
+        omitted = 0
         for row in self.rows:
+            whole = overall.get(row.property)
+            if row.group != "all" and whole is not None and (row.count, row.rmse, row.max_abs) == (
+                    whole.count, whole.rmse, whole.max_abs):
+                omitted += 1
+                continue
             _, _, unit, factor = PROPERTIES[row.property]
             group = "all" if row.group == "all" else f"{row.group} {row.label}"
             lines.append(f"{row.property:<8} {group:<24} {row.count:>9} "
                          f"{row.rmse * factor:>12.6g} {row.max_abs * factor:>12.6g}  {unit}")
         if not self.rows:
             lines.append("(nothing to compare: no reference values)")
+        if omitted:
+            lines.append(f"({omitted} species/config_type rows equal to their 'all' row not shown)")
         return "\n".join(lines)
 
     def __str__(self) -> str:

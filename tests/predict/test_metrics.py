@@ -60,3 +60,15 @@ def test_absent_references_are_left_out():
         table.row("energy", config_type="slab")  # its only structure has no reference energy
     text = table.format()
     assert "meV/atom" in text and "meV/Å" in text and "virial" not in text
+
+
+def test_rows_equal_to_all_are_kept_but_not_printed():
+    pred, ref, species, offsets, config = _data()
+    table = error_table(pred, ref, species, offsets, ["bulk"] * 3)
+    # Te is in every structure, so its energy row is the 'all' row
+    assert table.rmse("energy", species="Te") == table.rmse("energy")
+    assert table.rmse("force", config_type="bulk") == table.rmse("force")
+    text = table.format()
+    assert "species Te" in text  # the force row of Te differs from all atoms' row
+    assert "config_type bulk" not in text
+    assert "rows equal to their 'all' row not shown" in text
