@@ -19,7 +19,7 @@ from gpunep.model.elements import atomic_number, covalent_radius
 MODEL_TYPES = ("potential", "potential_with_charges", "dipole", "polarizability", "temperature")
 
 
-@dataclass
+@dataclass(eq=False)
 class Model:
     """A NEP model (nep.txt), optionally with its SNES restart (nep.restart).
 
