@@ -88,18 +88,18 @@ __device__ __forceinline__ bool nep_less(
 __device__ __forceinline__ void nep_sift_down(
   NepList& list, int i, int slot, int gap, int j, double x, double y, double z, const NepFrame& f)
 {
-  const size_t N = (size_t)list.N;
+  const long long N = (long long)list.N;
   while (slot >= gap) {
-    const size_t prev = (size_t)(slot - gap) * N + i;
+    const long long prev = (long long)(slot - gap) * N + i;
     if (!nep_less(f, j, x, y, z, list.nl[prev], list.dx[prev], list.dy[prev], list.dz[prev])) break;
-    const size_t here = (size_t)slot * N + i;
+    const long long here = (long long)slot * N + i;
     list.nl[here] = list.nl[prev];
     list.dx[here] = list.dx[prev];
     list.dy[here] = list.dy[prev];
     list.dz[here] = list.dz[prev];
     slot -= gap;
   }
-  const size_t here = (size_t)slot * N + i;
+  const long long here = (long long)slot * N + i;
   list.nl[here] = j;
   list.dx[here] = x;
   list.dy[here] = y;
@@ -110,12 +110,12 @@ __device__ __forceinline__ void nep_sift_down(
 __device__ void nep_list_sort(NepList& list, int i, const NepFrame& f)
 {
   const int n = list.count < list.capacity ? list.count : list.capacity;
-  const size_t N = (size_t)list.N;
+  const long long N = (long long)list.N;
   int gap = 1;
   while (gap < n / 3) gap = 3 * gap + 1;
   for (; gap > 0; gap /= 3) {
     for (int a = gap; a < n; ++a) {
-      const size_t here = (size_t)a * N + i;
+      const long long here = (long long)a * N + i;
       nep_sift_down(list, i, a, gap, list.nl[here], list.dx[here], list.dy[here], list.dz[here], f);
     }
   }
@@ -126,14 +126,14 @@ __device__ __forceinline__ void nep_list_add(
   NepList& list, int i, int j, double x, double y, double z, const NepFrame& f)
 {
   if (list.count < list.capacity) {
-    const size_t here = (size_t)list.count * list.N + i;
+    const long long here = (long long)list.count * list.N + i;
     list.nl[here] = j;
     list.dx[here] = x;
     list.dy[here] = y;
     list.dz[here] = z;
   } else {
     if (!list.sorted) nep_list_sort(list, i, f);
-    const size_t last = (size_t)(list.capacity - 1) * list.N + i;
+    const long long last = (long long)(list.capacity - 1) * list.N + i;
     if (nep_less(f, j, x, y, z, list.nl[last], list.dx[last], list.dy[last], list.dz[last])) {
       nep_sift_down(list, i, list.capacity - 1, 1, j, x, y, z, f);  // the largest key drops out
     }
