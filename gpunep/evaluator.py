@@ -36,12 +36,14 @@ BLOCK_SIZE = 64  # threads per block for every NEP kernel, like GPUMD (NEP_SPEC 
 
 @dataclass(frozen=True)
 class NeighborMaxima:
-    """Largest neighbor counts of the last evaluation and the capacities it ran with."""
+    """Largest neighbor counts of the last evaluation, the capacities it ran with,
+    and the neighbor strategy ('small' or 'cell') that built the lists."""
 
     radial: int
     angular: int
     capacity_radial: int
     capacity_angular: int
+    strategy: str
 
 
 def initial_capacity(max_neighbors: int) -> int:
@@ -99,7 +101,8 @@ class Evaluator:
             host = self._run(batch, descriptors)
             max_radial, max_angular = host["max_counts"]
             self.neighbor_maxima = NeighborMaxima(
-                max_radial, max_angular, self.capacity_radial, self.capacity_angular)
+                max_radial, max_angular, self.capacity_radial, self.capacity_angular,
+                self._neighbors.strategy)
             if max_radial <= self.capacity_radial and max_angular <= self.capacity_angular:
                 break
             # A list overflowed: the true counts are known now, so one rerun suffices.

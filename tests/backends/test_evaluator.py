@@ -78,10 +78,12 @@ def test_supercell_per_atom_energies_repeat_the_primitive_cell(precision, rtol):
     # a one-atom skewed primitive cell: every neighbor is a periodic image of the atom itself
     primitive = bulk("Si", "fcc", a=4.2)
     primitive.positions += [0.1, -0.05, 0.2]
-    supercell = primitive.repeat((7, 8, 9))
+    supercell = primitive.repeat((9, 10, 12))
     backend = KernelBackend(model, "host", precision)
     one = backend.evaluate(pack(primitive, model))
+    assert backend.neighbor_maxima.strategy == "small"
     many = backend.evaluate(pack(supercell, model))
+    assert backend.neighbor_maxima.strategy == "cell"  # 1080 atoms: the cell list
     assert rel(many.energies, np.full(len(supercell), one.energies[0])) <= rtol
     assert np.abs(many.forces).max() <= rtol * np.abs(one.energies).max()
     assert rel(many.virials, np.broadcast_to(one.virials, many.virials.shape)) <= rtol
@@ -103,7 +105,7 @@ def test_cell_list_and_small_structure_paths_agree(precision):
     for strategy in ("small", "cell"):
         evaluator = Evaluator(model, module, neighbor_strategy=strategy)
         results.append(evaluator.evaluate(batch, descriptors=True))
-        assert evaluator._neighbors.strategy == strategy
+        assert evaluator.neighbor_maxima.strategy == strategy
     small, cell = results
     # both strategies store the same entries in the same order (gpunep.neighbors), and
     # every NEP kernel sums in a fixed order, so the results are bit-identical
