@@ -144,7 +144,7 @@ def test_batch_equals_separate_evaluations():
         assert alone.energy[0] == pytest.approx(together.energy[s], rel=1e-14)
 
 
-@pytest.mark.parametrize("model_type", ["dipole", "polarizability", "potential_with_charges"])
+@pytest.mark.parametrize("model_type", ["dipole", "polarizability", "potential_with_charges", "temperature"])
 def test_unsupported_model_types_are_named(model_type):
     model = random_model(("Te", "Pb"), model_type=model_type, seed=14)
     with pytest.raises(UnsupportedModelError, match=model_type):
