@@ -12,6 +12,8 @@ from itertools import product
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gpunep.backends import host
 from gpunep.neighbors import build_neighbor_lists, grown_capacity
@@ -93,33 +95,39 @@ def pair_cutoffs(n_types, radial, angular):
 # ---------------------------------------------------------------- brute force
 
 def brute_force(b, rc_radial, rc_angular, n_types):
-    """Per atom, the (j, dx, dy, dz) entries of the radial and angular lists, sorted by (j, k)."""
+    """Per atom, the (j, dx, dy, dz) entries of the radial and angular lists, sorted by (j, k).
+
+    Atoms are first wrapped into the cell along the periodic vectors (a lattice
+    translation leaves the set of images unchanged), then every pair is tried
+    over every shift up to one more than the face distances require.
+    """
     radial, angular = [], []
     rc_r = rc_radial.reshape(n_types, n_types)
     rc_a = rc_angular.reshape(n_types, n_types)
+    rc_max = max(rc_r.max(), rc_a.max())
     for s in range(len(b["cells"])):
         lo, hi = b["offsets"][s], b["offsets"][s + 1]
         pos, typ = b["positions"][lo:hi], b["types"][lo:hi]
         cell, pbc = b["cells"][s], b["pbc"][s].astype(bool)
-        if hi == lo:
-            continue
-        # no pair is farther apart than the bounding box diagonal: a shift beyond
-        # (cutoff + diagonal) / thickness cannot bring an image within the cutoff
-        diagonal = np.linalg.norm(np.ptp(pos, axis=0))
-        reach = image_counts(cell, pbc, max(rc_r.max(), rc_a.max()) + diagonal)
+        lattice = np.where(pbc[:, None], cell, 0.0)
+        wraps = np.zeros((len(pos), 3))
+        if pbc.any():
+            frac = np.linalg.lstsq(cell[pbc].T, pos.T, rcond=None)[0].T
+            wraps[:, pbc] = np.floor(frac)
+        wrapped = pos - wraps @ lattice
+        reach = np.where(pbc, image_counts(cell, pbc, rc_max) + 1, 0)
         k = np.array(list(product(*[range(-int(r), int(r) + 1) for r in reach])))
-        shifts = k @ np.where(pbc[:, None], cell, 0.0)
-        is_zero = np.all(k == 0, axis=1)
+        shifts = k @ lattice
         for i in range(hi - lo):
-            vec = (pos - pos[i])[:, None, :] + shifts[None, :, :]  # (j, shift, 3)
+            vec = (wrapped - wrapped[i])[:, None, :] + shifts[None, :, :]  # (j, shift, 3)
             d2 = np.einsum("jkc,jkc->jk", vec, vec)
-            self_pair = np.zeros_like(d2, dtype=bool)
-            self_pair[i, is_zero] = True
+            d2[i, np.all(k == 0, axis=1)] = np.inf  # the zero-shift self pair
             for cut, out in ((rc_r, radial), (rc_a, angular)):
                 rc = cut[typ[i], typ][:, None]
-                j, m = np.nonzero((d2 < rc * rc) & ~self_pair)
-                # order: neighbor index, then the integer lattice shift of the image
-                entries = sorted((int(jj) + lo, *k[mm], *vec[jj, mm]) for jj, mm in zip(j, m))
+                j, m = np.nonzero(d2 < rc * rc)
+                # the shift in terms of the positions as given: r_ij = r_j - r_i + k_raw . cell
+                k_raw = k[m] + (wraps[j] - wraps[i]).astype(int)
+                entries = sorted((int(jj) + lo, *kk, *vec[jj, mm]) for jj, mm, kk in zip(j, m, k_raw))
                 out.append([(e[0], *e[4:]) for e in entries])
     return radial, angular
 
@@ -285,3 +293,26 @@ def test_bad_inputs_are_refused(module):
         build(module, b, rc_r, rc_a, cap_r=0)
     with pytest.raises(ValueError, match="strategy"):
         build(module, b, rc_r, rc_a, strategy="verlet")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), pbc=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+       n_atoms=st.integers(1, 10), n_types=st.integers(1, 3))
+def test_random_cells_match_brute_force(module, seed, pbc, n_atoms, n_types):
+    """Random skewed cells, any pbc, atoms anywhere, random typewise cutoffs."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.uniform(1.5, 9.0, 3)
+    cell = np.diag(lengths) + np.triu(rng.uniform(-0.6, 0.6, (3, 3)), 1) * lengths[None, :]
+    cell = cell[rng.permutation(3)]
+    if abs(np.linalg.det(cell)) < 0.05 * np.prod(lengths):
+        cell = np.diag(lengths)  # keep the periodic vectors independent
+    frac = rng.uniform(-1.0, 2.0, (n_atoms, 3))
+    positions = frac @ cell
+    for d in range(3):
+        if not pbc[d] and rng.random() < 0.5:
+            cell[d] = 0.0  # a free direction's vector carries no meaning
+    radial = rng.uniform(1.5, 5.5, (n_types, n_types))
+    angular = radial * rng.uniform(0.4, 1.0, (n_types, n_types))
+    structure = dict(positions=positions, types=rng.integers(0, n_types, n_atoms), cell=cell,
+                     pbc=np.array(pbc))
+    check_against_brute_force(module, [structure], n_types, radial, angular)
