@@ -94,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from gpunep import NEPCalculator, read_model
-    from gpunep.predict import predict
+    from gpunep.prediction import predict
 
     model_path, structures, label = _inputs(args)
     model = read_model(model_path)

@@ -2,12 +2,12 @@
 
 from gpunep.calculator import NEPCalculator
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
-from gpunep.predict import PredictionResult, predict
+from gpunep.prediction import PredictionResult, predict
 from gpunep.structures import Batch, BatchResult, pack
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "BatchResult", "Model", "NEPCalculator", "pack", "random_model", "read_model",
-    "read_nepfile", "write_nepfile", "__version__",
+    "Batch", "BatchResult", "Model", "NEPCalculator", "PredictionResult", "pack", "predict",
+    "random_model", "read_model", "read_nepfile", "write_nepfile", "__version__",
 ]

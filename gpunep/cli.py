@@ -42,7 +42,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from gpunep.gpumd_files import write_prediction
     from gpunep.model import read_model
-    from gpunep.predict import predict
+    from gpunep.prediction import predict
 
     model = read_model(args.model)
     result = predict(model, args.data, backend=args.backend, precision=args.precision,

@@ -18,7 +18,7 @@ import numpy as np
 
 from gpunep.gpumd_files import GpumdOutputs, prediction_columns, read_outputs
 from gpunep.metrics import PROPERTIES, ErrorTable, error_table
-from gpunep.predict import PredictionResult, predict
+from gpunep.prediction import PredictionResult, predict
 
 if TYPE_CHECKING:
     from gpunep.model import Model

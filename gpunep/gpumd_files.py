@@ -29,7 +29,7 @@ import numpy as np
 from gpunep.datasets import GPUMD_SIX, six_from_matrix
 
 if TYPE_CHECKING:
-    from gpunep.predict import PredictionResult
+    from gpunep.prediction import PredictionResult
 
 #: eV/Å³ -> GPa, the constant GPUMD's nep executable uses (NEP_SPEC §6.7).
 EV_PER_A3_TO_GPA = 160.2177

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from gpunep.predict import PredictionResult
+    from gpunep.prediction import PredictionResult
 
 #: property -> (axis label unit, file name)
 _PANELS = {

@@ -9,7 +9,7 @@ from conftest import shared_file
 from gpunep import read_model
 from gpunep.cli import main
 from gpunep.model import editing
-from gpunep.predict import predict
+from gpunep.prediction import predict
 
 
 def test_keep_with_restart_preserves_predictions(tmp_path, capsys):

@@ -8,7 +8,6 @@ counts, including one without some of the model's species.
 
 from __future__ import annotations
 
-import importlib
 import io
 import sys
 
@@ -19,7 +18,7 @@ from ase.build import bulk, molecule
 
 from gpunep import random_model
 from gpunep.calculator import NEPCalculator
-from gpunep.predict import predict
+from gpunep.prediction import predict
 
 # Batch vs single evaluation in float64 differ only in the order of sums
 # (a few hundred terms of ~1 eV, eps 2.2e-16): 1e-10 is ~1e4 x that bound
@@ -141,7 +140,7 @@ class OutOfMemoryError(Exception):
 def test_out_of_memory_shrinks_and_retries(model, monkeypatch, error):
     from gpunep.backends import get_backend
 
-    module = importlib.import_module("gpunep.predict")  # the module; gpunep.predict is the function
+    from gpunep import prediction as module
 
     flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=20, error=error)
     monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
@@ -156,7 +155,7 @@ def test_out_of_memory_shrinks_and_retries(model, monkeypatch, error):
 def test_a_structure_too_big_for_memory_is_a_clear_error(model, monkeypatch):
     from gpunep.backends import get_backend
 
-    module = importlib.import_module("gpunep.predict")  # the module; gpunep.predict is the function
+    from gpunep import prediction as module
 
     flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=1, error=MemoryError)
     monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
