@@ -6,6 +6,17 @@ forces in eV/Å, ``stress = -W / V`` in Voigt order ``xx yy zz yz xz xy``
 (eV/Å³) with ``W = -sum_ij r_ij (x) f_ij`` the virial (GPUMD's sign, positive
 under compression), ``stresses`` the per-atom ``-W_i / V`` of GPUMD's
 neighbor-side split of the virial.
+
+What a calculator offers depends on the model (``implemented_properties``):
+
+* potentials: energy, free_energy, energies, forces, stress, stresses;
+* charge models (qNEP): the same (electrostatics included), plus
+  ``charges`` (neutralised, so ``atoms.get_charges()`` works) and the Born
+  effective charges, (N, 3, 3), as ``'bec'`` and under ASE's name
+  ``'born_effective_charges'``;
+* dipole models: ``'dipole'`` (3,); polarizability models:
+  ``'polarizability'`` (3, 3). Their network output is not an energy, so
+  they offer no energy, forces or stress.
 """
 
 from __future__ import annotations
@@ -15,16 +26,25 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from gpunep.backends import get_backend
 from gpunep.model import Model, read_model
 from gpunep.structures import pack
 
+_POTENTIAL = ["energy", "free_energy", "energies", "forces", "stress", "stresses"]
+_PROPERTIES = {
+    "potential": _POTENTIAL,
+    "temperature": _POTENTIAL,
+    "potential_with_charges": _POTENTIAL + ["charges", "bec", "born_effective_charges"],
+    "dipole": ["dipole"],
+    "polarizability": ["polarizability"],
+}
+
 
 class NEPCalculator(Calculator):
-    """An ASE calculator for a NEP potential.
+    """An ASE calculator for a NEP model.
 
     Parameters
     ----------
@@ -33,22 +53,43 @@ class NEPCalculator(Calculator):
         The default is ``'reference'`` for now; it becomes ``'auto'`` (the
         fastest available) once the kernel backends land.
     precision : ``None`` (the backend's default), ``'float64'`` or ``'float32'``
+    kspace : charge models: ``'truncated'`` (default; ``|k| < 2 pi alpha``,
+        the sum GPUMD's trainer uses) or ``'converged'`` (the full Ewald sum,
+        what GPUMD's MD default PPPM approximates; ~1e-4 eV per 250 atoms apart)
+    mean_d_correction : charge models: the exact chain rule through the
+        charge neutralisation (default; GPUMD since 2026-04). False
+        reproduces older GPUMD outputs and NEP_CPU
     **kwargs : passed to :class:`ase.calculators.calculator.Calculator`
 
     Notes
     -----
     ``stress`` and ``stresses`` exist only for cells periodic in all three
     directions (as in ASE's own calculators); asking for them otherwise
-    raises ``PropertyNotImplementedError``.
+    raises ``PropertyNotImplementedError``. Charge models need such cells.
+    The net charge of a structure for a charge model is
+    ``atoms.info['charge']`` where set, else 0.
     """
 
-    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "stresses"]
+    implemented_properties = _POTENTIAL
 
     def __init__(self, model: Model | str | os.PathLike, backend: str = "reference",
-                 precision: str | None = None, **kwargs: Any):
+                 precision: str | None = None, kspace: str = "truncated",
+                 mean_d_correction: bool = True, **kwargs: Any):
         super().__init__(**kwargs)
         self.model = model if isinstance(model, Model) else read_model(model)
-        self.backend = get_backend(self.model, backend, precision)
+        self.implemented_properties = list(_PROPERTIES[self.model.model_type])
+        options = {}
+        if self.model.model_type == "potential_with_charges":
+            options = {"kspace": kspace, "mean_d_correction": mean_d_correction}
+        self.backend = get_backend(self.model, backend, precision, **options)
+
+    def get_property(self, name: str, atoms: Atoms | None = None, allow_calculation: bool = True):
+        if name not in self.implemented_properties:
+            raise PropertyNotImplementedError(
+                f"a {self.model.model_type!r} model gives no {name!r}; it gives "
+                f"{', '.join(self.implemented_properties)}"
+            )
+        return super().get_property(name, atoms, allow_calculation)
 
     def calculate(self, atoms: Atoms | None = None, properties: list[str] | None = None,
                   system_changes: list[str] = all_changes) -> None:
@@ -57,6 +98,12 @@ class NEPCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         result = self.backend.evaluate(pack(self.atoms, self.model))
         result.check_finite()
+        if result.dipole is not None:
+            self.results["dipole"] = result.dipole[0].copy()
+            return
+        if result.polarizability is not None:
+            self.results["polarizability"] = result.polarizability[0].copy()
+            return
         energy = float(result.energy[0])
         self.results["energy"] = energy
         self.results["free_energy"] = energy
@@ -67,6 +114,10 @@ class NEPCalculator(Calculator):
             volume = self.atoms.get_volume()
             self.results["stress"] = full_3x3_to_voigt_6_stress(-result.virial[0] / volume)
             self.results["stresses"] = full_3x3_to_voigt_6_stress(-result.virials / volume)
+        if result.charges is not None:
+            self.results["charges"] = result.charges.copy()
+            self.results["bec"] = result.bec.copy()
+            self.results["born_effective_charges"] = result.bec.copy()
 
     def get_descriptors(self, atoms: Atoms) -> np.ndarray:
         """The scaled descriptors ``q_scaler * q`` of every atom of ``atoms``, shape (N, dim).

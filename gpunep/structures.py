@@ -4,7 +4,8 @@ A batch concatenates the atoms of many structures. Per atom: ``positions``
 (N, 3), ``types`` (N,) model type index, ``system_index`` (N,). Per
 structure: ``cells`` (S, 3, 3) with the cell vectors as rows (ASE's
 convention), ``pbc`` (S, 3) and ``offsets`` (S + 1,) so that the atoms of
-structure ``s`` are ``offsets[s]:offsets[s + 1]``.
+structure ``s`` are ``offsets[s]:offsets[s + 1]``. Charge models also read
+``charges_total`` (S,), each structure's net charge (e), zero unless given.
 
 Units and signs used everywhere in gpunep: Å, eV, eV/Å. The virial is
 ``W = -sum_ij r_ij (x) f_ij`` (eV, positive under compression, GPUMD's sign);
@@ -33,6 +34,12 @@ class Batch:
     cells: np.ndarray
     pbc: np.ndarray
     offsets: np.ndarray
+    charges_total: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        # None means neutral structures; stored as zeros so consumers need no branch.
+        if self.charges_total is None:
+            object.__setattr__(self, "charges_total", np.zeros(self.cells.shape[0]))
 
     @property
     def n_atoms(self) -> int:
@@ -49,13 +56,18 @@ class Batch:
 
     def structure(self, s: int) -> "Batch":
         """The single-structure batch holding structure ``s``."""
-        a, b = int(self.offsets[s]), int(self.offsets[s + 1])
+        return self.subset(s, s + 1)
+
+    def subset(self, first: int, last: int) -> "Batch":
+        """The batch of structures ``first .. last - 1`` (every per-structure field kept)."""
+        a, b = int(self.offsets[first]), int(self.offsets[last])
         return Batch(
             positions=self.positions[a:b],
             types=self.types[a:b],
-            cells=self.cells[s : s + 1],
-            pbc=self.pbc[s : s + 1],
-            offsets=np.array([0, b - a], dtype=np.int64),
+            cells=self.cells[first:last],
+            pbc=self.pbc[first:last],
+            offsets=self.offsets[first:last + 1] - self.offsets[first],
+            charges_total=self.charges_total[first:last],
         )
 
 
@@ -72,21 +84,36 @@ class BatchResult:
     virials : (N, 3, 3) per-atom virials, GPUMD's neighbor-side split; they sum
         to ``virial`` over the atoms of each structure (eV)
     descriptors : (N, dim) scaled descriptors ``x = q_scaler * q``, or None
+    charges : (N,) charge models: the neutralised charges (e), else None
+    raw_charges : (N,) charge models: the network's charges before neutralisation
+        (GPUMD's charge_train.out), else None
+    bec : (N, 3, 3) charge models: Born effective charges ``[i, a, b]`` (e), else None
+    dipole : (S, 3) dipole models: the dipole of each structure, else None
+    polarizability : (S, 3, 3) polarizability models: the polarizability, else None
     backend, precision : what computed it
+
+    Dipole and polarizability models have no energy: their ``energy``,
+    ``virial``, ``energies``, ``forces`` and ``virials`` are None.
     """
 
-    energy: np.ndarray
-    virial: np.ndarray
-    energies: np.ndarray
-    forces: np.ndarray
-    virials: np.ndarray
+    energy: np.ndarray | None
+    virial: np.ndarray | None
+    energies: np.ndarray | None
+    forces: np.ndarray | None
+    virials: np.ndarray | None
     descriptors: np.ndarray | None = None
     backend: str = ""
     precision: str = ""
+    charges: np.ndarray | None = None
+    raw_charges: np.ndarray | None = None
+    bec: np.ndarray | None = None
+    dipole: np.ndarray | None = None
+    polarizability: np.ndarray | None = None
 
     def check_finite(self) -> None:
         """Raise if any output is NaN or infinite (never return silently wrong numbers)."""
-        for name in ("energy", "virial", "energies", "forces", "virials", "descriptors"):
+        for name in ("energy", "virial", "energies", "forces", "virials", "descriptors",
+                     "charges", "raw_charges", "bec", "dipole", "polarizability"):
             value = getattr(self, name)
             if value is not None and not np.all(np.isfinite(value)):
                 bad = np.argwhere(~np.isfinite(np.asarray(value)))[0]
@@ -98,19 +125,24 @@ class BatchResult:
 def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
     """Pack one or many ASE ``Atoms`` into a :class:`Batch` for ``model``.
 
+    For charge models the net charge of a structure is ``atoms.info['charge']``
+    (extxyz ``charge=``) where given, else 0.
+
     Raises
     ------
     ValueError
         An atom whose species the model lacks (names the species, the atom
-        and the structure), NaN/inf positions or cell, or a degenerate cell
-        along a periodic direction.
+        and the structure), NaN/inf positions or cell, a degenerate cell
+        along a periodic direction, or (charge models) a ``charge`` that is
+        not a finite number.
     """
     from ase import Atoms
 
     if isinstance(structures, Atoms):
         structures = [structures]
     type_of = {symbol: t for t, symbol in enumerate(model.types)}
-    positions, types, cells, pbcs, counts = [], [], [], [], []
+    positions, types, cells, pbcs, counts, totals = [], [], [], [], [], []
+    with_charges = model.model_type == "potential_with_charges"
     for s, atoms in enumerate(structures):
         where = f"structure {s}" if len(structures) > 1 else "structure"
         symbols = atoms.get_chemical_symbols()
@@ -132,6 +164,8 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
             raise ValueError(f"{where}: the cell has non-finite entries")
         if pbc.any():
             _check_cell(cell, pbc, where)
+        if with_charges:
+            totals.append(_total_charge(atoms, where))
         positions.append(pos)
         types.append(t)
         cells.append(cell)
@@ -145,7 +179,19 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
         cells=np.ascontiguousarray(np.array(cells).reshape(-1, 3, 3)),
         pbc=np.ascontiguousarray(np.array(pbcs, dtype=bool).reshape(-1, 3)),
         offsets=offsets,
+        charges_total=np.array(totals, dtype=np.float64) if with_charges else None,
     )
+
+
+def _total_charge(atoms: "Atoms", where: str) -> float:
+    value = atoms.info.get("charge", 0.0)
+    try:
+        total = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: info['charge'] = {value!r} is not a number") from None
+    if not np.isfinite(total):
+        raise ValueError(f"{where}: info['charge'] = {value!r} is not finite")
+    return total
 
 
 def face_distances(cell: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ CUDA kernels compiled for the CPU, ``cuda`` runs them with CuPy, and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from gpunep.backends.base import Backend
 from gpunep.errors import BackendUnavailableError
@@ -16,14 +16,19 @@ if TYPE_CHECKING:
     from gpunep.model import Model
 
 
-def _reference(model: "Model", precision: str | None) -> Backend:
+Factory = Callable[..., Backend]
+
+
+def _reference(model: "Model", precision: str | None, **options: Any) -> Backend:
     from gpunep.backends.reference import ReferenceBackend
 
-    return ReferenceBackend(model, precision)
+    return ReferenceBackend(model, precision, **options)
 
 
-def _kernels(executor: str) -> Callable[["Model", str | None], Backend]:
-    def factory(model: "Model", precision: str | None) -> Backend:
+# The kernel backends take the charge-model options but evaluate no charge
+# models yet (KernelBackend refuses them by name), so the options change nothing there.
+def _kernels(executor: str) -> Factory:
+    def factory(model: "Model", precision: str | None, **options: Any) -> Backend:
         from gpunep.backends.kernel_backend import KernelBackend
 
         return KernelBackend(model, executor, precision)
@@ -31,15 +36,15 @@ def _kernels(executor: str) -> Callable[["Model", str | None], Backend]:
     return factory
 
 
-def _auto(model: "Model", precision: str | None) -> Backend:
+def _auto(model: "Model", precision: str | None, **options: Any) -> Backend:
     from gpunep.backends import cuda
     from gpunep.backends.kernel_backend import KernelBackend
 
     return KernelBackend(model, "cuda" if cuda.is_available() else "host", precision)
 
 
-# name -> factory(model, precision); a new backend is one entry.
-_FACTORIES: dict[str, Callable[["Model", str | None], Backend]] = {
+# name -> factory(model, precision, **options); a new backend is one entry.
+_FACTORIES: dict[str, Factory] = {
     "reference": _reference,
     "host": _kernels("host"),
     "cuda": _kernels("cuda"),
@@ -47,7 +52,8 @@ _FACTORIES: dict[str, Callable[["Model", str | None], Backend]] = {
 }
 
 
-def get_backend(model: "Model", name: str = "reference", precision: str | None = None) -> Backend:
+def get_backend(model: "Model", name: str = "reference", precision: str | None = None,
+                **options: Any) -> Backend:
     """The backend ``name`` bound to ``model``.
 
     Parameters
@@ -56,6 +62,8 @@ def get_backend(model: "Model", name: str = "reference", precision: str | None =
     name : ``'reference'`` (numpy, float64), ``'host'``, ``'cuda'`` or ``'auto'``
         (the kernels; default precision float32)
     precision : ``None`` for the backend's default, else ``'float64'`` or ``'float32'``
+    **options : charge models: ``kspace`` ('truncated' or 'converged') and
+        ``mean_d_correction`` (bool); see :func:`gpunep.reference.evaluate`
 
     Raises
     ------
@@ -65,7 +73,7 @@ def get_backend(model: "Model", name: str = "reference", precision: str | None =
         An unknown backend name, or a precision the backend does not offer.
     """
     if name in _FACTORIES:
-        return _FACTORIES[name](model, precision)
+        return _FACTORIES[name](model, precision, **options)
     raise ValueError(
         f"unknown backend {name!r}; choose from {', '.join(sorted(_FACTORIES))}"
     )

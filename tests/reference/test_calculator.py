@@ -18,7 +18,6 @@ from ase.io import read
 from conftest import shared_models
 from gpunep import NEPCalculator
 from gpunep.backends import get_backend
-from gpunep.errors import UnsupportedModelError
 from gpunep.model import random_model, read_model
 from reference_cases import run
 
@@ -131,7 +130,8 @@ def test_descriptors_of_a_dipole_model():
     calc = NEPCalculator(read_model(folder / "nep.txt"))
     assert np.abs(calc.get_descriptors(atoms) - np.loadtxt(folder / "descriptor_golden.txt")).max() <= 1e-10
     atoms.calc = calc
-    with pytest.raises(UnsupportedModelError, match="dipole"):
+    # a dipole model's network output is not an energy (NEP_SPEC §5): ASE's "not implemented"
+    with pytest.raises(PropertyNotImplementedError, match="dipole"):
         atoms.get_potential_energy()
 
 

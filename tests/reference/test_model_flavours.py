@@ -1,4 +1,4 @@
-"""NEP3 / NEP4 / NEP5 networks, typewise cutoffs, and the model types the reference refuses.
+"""NEP3 / NEP4 / NEP5 networks, typewise cutoffs, and the model type the reference refuses (temperature).
 
 The flavours are related by exact identities (NEP_SPEC §3.12, §1.3), so the
 comparisons hold to float64 round-off (1e-12 relative).
@@ -70,12 +70,6 @@ def test_pair_cutoff_is_the_mean_of_the_two_species(distance, inside):
     dimer = Atoms(["Si", "C"], positions=[[0, 0, 0], [distance, 0, 0]])
     radial = compute_descriptors(model, pack(dimer, model))[:, :model.n_max_radial + 1]
     assert np.all(radial != 0) if inside else np.all(radial == 0)
-
-
-def test_charge_models_are_refused_by_name():
-    model = random_model(("Si", "C"), model_type="potential_with_charges", charge_mode=1, seed=5)
-    with pytest.raises(UnsupportedModelError, match="potential_with_charges"):
-        evaluate(model, pack(structure(), model))
 
 
 def test_temperature_models_are_refused_by_name():

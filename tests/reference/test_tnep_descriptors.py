@@ -12,7 +12,6 @@ import pytest
 from ase.io import read
 
 from conftest import shared_models
-from gpunep.errors import UnsupportedModelError
 from gpunep.model import read_model
 from gpunep.reference import compute_descriptors, evaluate
 from gpunep.structures import pack
@@ -32,9 +31,11 @@ def test_descriptors_match_nep_cpu(kind):
 
 
 @pytest.mark.parametrize("kind", ["dipole", "polarizability"])
-def test_energy_evaluation_refuses_tensor_models(kind):
+def test_tensor_models_have_no_energy(kind):
+    # their network output is not an energy (NEP_SPEC §5): evaluate leaves the energy fields empty
     folder = shared_models() / "tnep" / kind
     model = read_model(folder / "nep.txt")
     atoms = read(folder / "structure.xyz")
-    with pytest.raises(UnsupportedModelError, match=kind):
-        evaluate(model, pack(atoms, model))
+    result = evaluate(model, pack(atoms, model))
+    assert result.energy is None and result.forces is None and result.virials is None
+    assert getattr(result, kind).shape == ((1, 3) if kind == "dipole" else (1, 3, 3))
