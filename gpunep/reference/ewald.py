@@ -20,8 +20,10 @@ Truncation. GPUMD's trainer and ``kspace ewald`` keep ``|k| < 2 pi alpha``
 ``kspace='converged'`` keeps ``|k| < 4 pi alpha``, where the Gaussian
 factor ``exp(-k^2 / 4 alpha^2)`` has fallen to ``exp(-4 pi^2) ~ 7e-18``:
 the sum GPUMD's default ``kspace pppm`` approximates in MD. The two differ
-by ~1e-4 eV per 250-atom PbTe cell in energy (measured in
-tests/reference/test_charges.py; NEP_SPEC §4.2 says "a few 1e-4 eV").
+by 1.6e-4 to 2.5e-4 eV in the energy of a 250-atom PbTe cell
+(examples/qnep_train; tests/reference/test_charges.py), NEP_SPEC §4.2's
+"a few 1e-4 eV". A model trained on the truncated sum is best evaluated
+with it; ``converged`` is for comparing with GPUMD MD runs.
 """
 
 from __future__ import annotations
