@@ -19,6 +19,8 @@ from conftest import shared_models
 from gpunep import NEPCalculator
 from gpunep.backends import get_backend
 from gpunep.model import random_model, read_model
+from gpunep.reference import evaluate
+from gpunep.structures import pack
 from reference_cases import run
 
 MODEL = random_model(("Si", "C"), seed=31, n_neuron=8, l_max=(4, 2, 1), zbl=(0.8, 1.6))
@@ -142,3 +144,87 @@ def test_backend_selection():
         NEPCalculator(MODEL, precision="float32")
     with pytest.raises(ValueError, match="unknown backend"):
         NEPCalculator(MODEL, backend="tpu")
+
+
+# ------------------------------------------------------------ charge and tensor models
+
+CHARGE_MODEL = random_model(("Si", "C"), model_type="potential_with_charges", charge_mode=1,
+                            seed=32, n_neuron=8, cutoff=(5.0, 4.0), l_max=(4, 2, 0))
+
+
+def test_properties_depend_on_the_model_type():
+    assert "charges" not in NEPCalculator(MODEL).implemented_properties
+    charged = NEPCalculator(CHARGE_MODEL).implemented_properties
+    assert {"energy", "forces", "stress", "charges", "bec", "born_effective_charges"} <= set(charged)
+    for kind in ("dipole", "polarizability"):
+        model = random_model(("Si", "C"), model_type=kind, seed=33)
+        assert NEPCalculator(model).implemented_properties == [kind]
+
+
+def test_charge_model_results_are_the_evaluators():
+    atoms = silicon_carbide()
+    atoms.info["charge"] = 0.5
+    calc = NEPCalculator(CHARGE_MODEL)
+    atoms.calc = calc
+    result = run(CHARGE_MODEL, atoms)
+    assert atoms.get_potential_energy() == result.energy[0]
+    assert np.array_equal(atoms.get_forces(), result.forces)
+    assert np.array_equal(atoms.get_charges(), result.charges)
+    assert abs(atoms.get_charges().sum() - 0.5) <= 1e-12 * np.abs(result.charges).max()
+    bec = calc.get_property("bec", atoms)
+    assert bec.shape == (len(atoms), 3, 3) and np.array_equal(bec, result.bec)
+    assert np.array_equal(calc.get_property("born_effective_charges", atoms), bec)
+
+
+def test_charge_model_stress_matches_ase_numerical_stress():
+    # the electrostatic virial included (1e-6 relative, as for potentials above)
+    atoms = silicon_carbide()
+    atoms.calc = NEPCalculator(CHARGE_MODEL)
+    analytic = atoms.get_stress()
+    numeric = calculate_numerical_stress(atoms, eps=1e-5)
+    assert np.abs(numeric - analytic).max() <= 1e-6 * np.abs(analytic).max()
+
+
+def test_charge_model_options_reach_the_evaluation():
+    atoms = silicon_carbide()
+    batch_result = evaluate(CHARGE_MODEL, pack(atoms, CHARGE_MODEL), kspace="converged",
+                            mean_d_correction=False)
+    atoms.calc = NEPCalculator(CHARGE_MODEL, kspace="converged", mean_d_correction=False)
+    assert np.array_equal(atoms.get_forces(), batch_result.forces)
+    assert not np.array_equal(atoms.get_forces(), run(CHARGE_MODEL, atoms).forces)
+    with pytest.raises(ValueError, match="kspace"):
+        NEPCalculator(CHARGE_MODEL, kspace="pppm")
+
+
+def test_charge_model_needs_full_periodicity():
+    atoms = silicon_carbide()
+    atoms.pbc = (True, False, True)
+    atoms.calc = NEPCalculator(CHARGE_MODEL)
+    with pytest.raises(ValueError, match="periodic in all three directions"):
+        atoms.get_charges()
+
+
+def test_charges_of_gpumd_charge_model_are_neutral():
+    folder = shared_models() / "gpumd" / "qnep_train"
+    atoms = read(folder / "train.xyz", 0)
+    atoms.calc = NEPCalculator(folder / "nep.txt", mean_d_correction=False)
+    raw = np.loadtxt(folder / "charge_train.out")[:len(atoms)]
+    # charge_train.out is raw (NEP_SPEC §4.1): ours are those shifted by one constant
+    shift = atoms.get_charges() - raw
+    assert np.ptp(shift) <= 2e-5 and abs(atoms.get_charges().sum()) <= 1e-10   # %g + float32
+
+
+@pytest.mark.parametrize("kind", ["dipole", "polarizability"])
+def test_tensor_model_properties(kind):
+    folder = shared_models() / "tnep" / kind
+    model = read_model(folder / "nep.txt")
+    atoms = read(folder / "structure.xyz")
+    calc = NEPCalculator(model)
+    atoms.calc = calc
+    value = calc.get_property(kind, atoms)
+    assert np.array_equal(value, getattr(evaluate(model, pack(atoms, model)), kind)[0])
+    assert value.shape == ((3,) if kind == "dipole" else (3, 3))
+    if kind == "dipole":
+        assert np.array_equal(atoms.get_dipole_moment(), value)
+    with pytest.raises(PropertyNotImplementedError, match=kind):
+        atoms.get_forces()
