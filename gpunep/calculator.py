@@ -49,10 +49,13 @@ class NEPCalculator(Calculator):
     Parameters
     ----------
     model : a :class:`~gpunep.model.Model` or the path of a nep.txt
-    backend : which evaluator runs: ``'reference'`` (plain numpy, float64).
-        The default is ``'reference'`` for now; it becomes ``'auto'`` (the
-        fastest available) once the kernel backends land.
-    precision : ``None`` (the backend's default), ``'float64'`` or ``'float32'``
+    backend : which evaluator runs: ``'auto'`` (default: ``'cuda'`` when CuPy
+        sees a GPU, else ``'host'``), ``'cuda'`` (the kernels on an NVIDIA GPU),
+        ``'host'`` (the same kernels compiled for the CPU) or ``'reference'``
+        (plain numpy, float64; the cross-check). The backend that ran is
+        ``calc.backend.name``.
+    precision : ``None`` (the backend's default: float32 for ``cuda``/``host``,
+        as GPUMD), ``'float64'`` or ``'float32'``
     kspace : charge models: ``'truncated'`` (default; ``|k| < 2 pi alpha``,
         the sum GPUMD's trainer uses) or ``'converged'`` (the full Ewald sum,
         what GPUMD's MD default PPPM approximates; ~1e-4 eV per 250 atoms apart)
@@ -72,7 +75,7 @@ class NEPCalculator(Calculator):
 
     implemented_properties = _POTENTIAL
 
-    def __init__(self, model: Model | str | os.PathLike, backend: str = "reference",
+    def __init__(self, model: Model | str | os.PathLike, backend: str = "auto",
                  precision: str | None = None, kspace: str = "truncated",
                  mean_d_correction: bool = True, **kwargs: Any):
         super().__init__(**kwargs)

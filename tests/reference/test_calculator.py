@@ -35,7 +35,7 @@ def silicon_carbide() -> Atoms:
 
 def test_results_are_the_evaluators():
     atoms = silicon_carbide()
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     result = run(MODEL, atoms)
     volume = atoms.get_volume()
     assert atoms.get_potential_energy() == result.energy[0]
@@ -53,7 +53,7 @@ def test_results_are_the_evaluators():
 
 def test_stress_matches_ase_numerical_stress():
     atoms = silicon_carbide()
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     analytic = atoms.get_stress()
     numeric = calculate_numerical_stress(atoms, eps=1e-5)   # ASE's O(eps^2) central differences
     assert np.abs(numeric - analytic).max() <= 1e-6 * np.abs(analytic).max()
@@ -62,27 +62,27 @@ def test_stress_matches_ase_numerical_stress():
 def test_energy_per_atom_matches_gpumd_prediction():
     folder = shared_models() / "gpumd" / "nep_prediction"
     atoms = read(folder / "train.xyz", 3)
-    atoms.calc = NEPCalculator(folder / "nep.txt")   # a path works as well as a Model
+    atoms.calc = NEPCalculator(folder / "nep.txt", backend="reference")   # a path works as well as a Model
     reference = np.loadtxt(folder / "energy_train.out")[3, 0]
     assert abs(atoms.get_potential_energy() / len(atoms) - reference) <= 1e-5   # %g + float32
 
 
 def test_no_stress_without_full_periodicity():
     atoms = Atoms("SiC3", positions=[[0, 0, 0], [1.9, 0, 0], [0, 1.8, 0.2], [-0.3, 0.4, 1.7]])
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     assert np.isfinite(atoms.get_potential_energy())
     with pytest.raises(PropertyNotImplementedError):
         atoms.get_stress()
     slab = silicon_carbide()
     slab.pbc = (True, True, False)
-    slab.calc = NEPCalculator(MODEL)
+    slab.calc = NEPCalculator(MODEL, backend="reference")
     with pytest.raises(PropertyNotImplementedError):
         slab.get_stresses()
 
 
 def test_recomputes_after_a_move():
     atoms = silicon_carbide()
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     first = atoms.get_potential_energy()
     atoms.positions[0] += [0.05, 0.0, 0.0]
     assert atoms.get_potential_energy() != first
@@ -92,7 +92,7 @@ def test_recomputes_after_a_move():
 def test_unknown_species_names_species_and_atom():
     atoms = silicon_carbide()
     atoms.symbols[3] = "Ge"
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     with pytest.raises(ValueError, match=r"atom 3 is Ge"):
         atoms.get_potential_energy()
 
@@ -100,12 +100,12 @@ def test_unknown_species_names_species_and_atom():
 def test_non_finite_positions_and_cells_raise():
     atoms = silicon_carbide()
     atoms.positions[2, 1] = np.nan
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     with pytest.raises(ValueError, match="atom 2"):
         atoms.get_forces()
     atoms = silicon_carbide()
     atoms.cell[0, 0] = np.inf
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     with pytest.raises(ValueError, match="non-finite"):
         atoms.get_forces()
 
@@ -113,14 +113,14 @@ def test_non_finite_positions_and_cells_raise():
 def test_degenerate_periodic_cell_raises():
     atoms = silicon_carbide()
     atoms.cell[2] = atoms.cell[0] + atoms.cell[1]
-    atoms.calc = NEPCalculator(MODEL)
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
     with pytest.raises(ValueError, match="degenerate"):
         atoms.get_potential_energy()
 
 
 def test_descriptors_are_scaled_and_per_atom():
     atoms = silicon_carbide()
-    calc = NEPCalculator(MODEL)
+    calc = NEPCalculator(MODEL, backend="reference")
     descriptors = calc.get_descriptors(atoms)
     assert descriptors.shape == (len(atoms), MODEL.n_descriptor)
     assert np.array_equal(descriptors, run(MODEL, atoms, descriptors=True).descriptors)
@@ -129,7 +129,7 @@ def test_descriptors_are_scaled_and_per_atom():
 def test_descriptors_of_a_dipole_model():
     folder = shared_models() / "tnep" / "dipole"
     atoms = read(folder / "structure.xyz")
-    calc = NEPCalculator(read_model(folder / "nep.txt"))
+    calc = NEPCalculator(read_model(folder / "nep.txt"), backend="reference")
     assert np.abs(calc.get_descriptors(atoms) - np.loadtxt(folder / "descriptor_golden.txt")).max() <= 1e-10
     atoms.calc = calc
     # a dipole model's network output is not an energy (NEP_SPEC §5): ASE's "not implemented"
@@ -138,10 +138,12 @@ def test_descriptors_of_a_dipole_model():
 
 
 def test_backend_selection():
-    assert NEPCalculator(MODEL).backend.name == "reference"
+    # the default is 'auto': the kernels (host here, without a GPU) in GPUMD's float32
+    default = NEPCalculator(MODEL).backend
+    assert default.name in ("cuda", "host") and default.precision == "float32"
     assert get_backend(MODEL, "reference", "float64").precision == "float64"
     with pytest.raises(ValueError, match="float64 only"):
-        NEPCalculator(MODEL, precision="float32")
+        NEPCalculator(MODEL, backend="reference", precision="float32")
     with pytest.raises(ValueError, match="unknown backend"):
         NEPCalculator(MODEL, backend="tpu")
 
@@ -153,18 +155,18 @@ CHARGE_MODEL = random_model(("Si", "C"), model_type="potential_with_charges", ch
 
 
 def test_properties_depend_on_the_model_type():
-    assert "charges" not in NEPCalculator(MODEL).implemented_properties
-    charged = NEPCalculator(CHARGE_MODEL).implemented_properties
+    assert "charges" not in NEPCalculator(MODEL, backend="reference").implemented_properties
+    charged = NEPCalculator(CHARGE_MODEL, backend="reference").implemented_properties
     assert {"energy", "forces", "stress", "charges", "bec", "born_effective_charges"} <= set(charged)
     for kind in ("dipole", "polarizability"):
         model = random_model(("Si", "C"), model_type=kind, seed=33)
-        assert NEPCalculator(model).implemented_properties == [kind]
+        assert NEPCalculator(model, backend="reference").implemented_properties == [kind]
 
 
 def test_charge_model_results_are_the_evaluators():
     atoms = silicon_carbide()
     atoms.info["charge"] = 0.5
-    calc = NEPCalculator(CHARGE_MODEL)
+    calc = NEPCalculator(CHARGE_MODEL, backend="reference")
     atoms.calc = calc
     result = run(CHARGE_MODEL, atoms)
     assert atoms.get_potential_energy() == result.energy[0]
@@ -179,7 +181,7 @@ def test_charge_model_results_are_the_evaluators():
 def test_charge_model_stress_matches_ase_numerical_stress():
     # the electrostatic virial included (1e-6 relative, as for potentials above)
     atoms = silicon_carbide()
-    atoms.calc = NEPCalculator(CHARGE_MODEL)
+    atoms.calc = NEPCalculator(CHARGE_MODEL, backend="reference")
     analytic = atoms.get_stress()
     numeric = calculate_numerical_stress(atoms, eps=1e-5)
     assert np.abs(numeric - analytic).max() <= 1e-6 * np.abs(analytic).max()
@@ -189,17 +191,18 @@ def test_charge_model_options_reach_the_evaluation():
     atoms = silicon_carbide()
     batch_result = evaluate(CHARGE_MODEL, pack(atoms, CHARGE_MODEL), kspace="converged",
                             mean_d_correction=False)
-    atoms.calc = NEPCalculator(CHARGE_MODEL, kspace="converged", mean_d_correction=False)
+    atoms.calc = NEPCalculator(CHARGE_MODEL, backend="reference", kspace="converged",
+                               mean_d_correction=False)
     assert np.array_equal(atoms.get_forces(), batch_result.forces)
     assert not np.array_equal(atoms.get_forces(), run(CHARGE_MODEL, atoms).forces)
     with pytest.raises(ValueError, match="kspace"):
-        NEPCalculator(CHARGE_MODEL, kspace="pppm")
+        NEPCalculator(CHARGE_MODEL, kspace="pppm", backend="reference")
 
 
 def test_charge_model_needs_full_periodicity():
     atoms = silicon_carbide()
     atoms.pbc = (True, False, True)
-    atoms.calc = NEPCalculator(CHARGE_MODEL)
+    atoms.calc = NEPCalculator(CHARGE_MODEL, backend="reference")
     with pytest.raises(ValueError, match="periodic in all three directions"):
         atoms.get_charges()
 
@@ -207,7 +210,7 @@ def test_charge_model_needs_full_periodicity():
 def test_charges_of_gpumd_charge_model_are_neutral():
     folder = shared_models() / "gpumd" / "qnep_train"
     atoms = read(folder / "train.xyz", 0)
-    atoms.calc = NEPCalculator(folder / "nep.txt", mean_d_correction=False)
+    atoms.calc = NEPCalculator(folder / "nep.txt", mean_d_correction=False, backend="reference")
     raw = np.loadtxt(folder / "charge_train.out")[:len(atoms)]
     # charge_train.out is raw (NEP_SPEC §4.1): ours are those shifted by one constant
     shift = atoms.get_charges() - raw
@@ -219,7 +222,7 @@ def test_tensor_model_properties(kind):
     folder = shared_models() / "tnep" / kind
     model = read_model(folder / "nep.txt")
     atoms = read(folder / "structure.xyz")
-    calc = NEPCalculator(model)
+    calc = NEPCalculator(model, backend="reference")
     atoms.calc = calc
     value = calc.get_property(kind, atoms)
     assert np.array_equal(value, getattr(evaluate(model, pack(atoms, model)), kind)[0])
