@@ -9,6 +9,10 @@ sizes and the grid shapes. It takes a kernel module (host or cuda, see
     -> nep_angular_gradient -> nep_force_radial -> nep_force_angular
     [-> nep_zbl] -> per-structure sums (xp.bincount) -> one download
 
+Setting ``GPUNEP_PROFILE=1`` times every launch (synchronising after each
+on a GPU) and the host-side phases; :attr:`Evaluator.profile` holds the
+wall seconds and calls per name (``benchmarks/host_scaling.py`` prints them).
+
 The neighbor lists record the true largest neighbor counts even when a list
 overflows its capacity; the evaluator reads them with the results, and if a
 capacity was too small it grows the buffers and runs the whole evaluation
@@ -18,8 +22,11 @@ again, so results are never truncated. The observed maxima are kept in
 
 from __future__ import annotations
 
+import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
     from gpunep.model import Model
 
 BLOCK_SIZE = 64  # threads per block for every NEP kernel, like GPUMD (NEP_SPEC §6.1)
+PROFILE_ENV = "GPUNEP_PROFILE"
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,48 @@ class NeighborMaxima:
     capacity_radial: int
     capacity_angular: int
     strategy: str
+
+
+class Profile(dict):
+    """``{name: [calls, seconds]}`` for kernels and host-side phases (see GPUNEP_PROFILE)."""
+
+    def add(self, name: str, seconds: float) -> None:
+        entry = self.setdefault(name, [0, 0.0])
+        entry[0] += 1
+        entry[1] += seconds
+
+    def table(self, per: float = 1.0, unit: str = "s") -> str:
+        """One line per name, slowest first, seconds divided by ``per``."""
+        rows = sorted(self.items(), key=lambda item: -item[1][1])
+        return "\n".join(f"  {name:<28} {calls:>6} calls {seconds / per:>12.4g} {unit}"
+                         for name, (calls, seconds) in rows)
+
+
+class _TimedModule:
+    """A kernel module whose launches are timed into a :class:`Profile`."""
+
+    def __init__(self, module: "KernelModule", profile: Profile):
+        self._module = module
+        self._profile = profile
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def synchronize(self) -> None:
+        if self._module.xp is not np:
+            self._module.xp.cuda.get_current_stream().synchronize()
+
+    def get_function(self, name: str) -> Any:
+        kernel = self._module.get_function(name)
+
+        def timed(*args: Any, **kwargs: Any) -> None:
+            self.synchronize()
+            tic = time.perf_counter()
+            kernel(*args, **kwargs)
+            self.synchronize()
+            self._profile.add(name, time.perf_counter() - tic)
+
+        return timed
 
 
 def initial_capacity(max_neighbors: int) -> int:
@@ -68,7 +118,8 @@ class Evaluator:
         check_supported(model)
         self.neighbor_strategy = neighbor_strategy
         self.model = model
-        self.module = module
+        self.profile: Profile | None = Profile() if os.environ.get(PROFILE_ENV) else None
+        self.module = module if self.profile is None else _TimedModule(module, self.profile)
         self.xp = module.xp
         host = model_arrays(model, module.real_dtype)
         self._params = {name: (None if value is None else self.xp.asarray(value))
@@ -97,6 +148,11 @@ class Evaluator:
         """
         if batch.n_atoms == 0:
             return self._empty_result(batch, descriptors)
+        with self._phase("evaluate (total)"):
+            return self._evaluate(batch, descriptors)
+
+    # -------------------------------------------------------------- internals
+    def _evaluate(self, batch: Batch, descriptors: bool) -> BatchResult:
         while True:
             host = self._run(batch, descriptors)
             max_radial, max_angular = host["max_counts"]
@@ -116,19 +172,32 @@ class Evaluator:
         result.check_finite()
         return result
 
-    # -------------------------------------------------------------- internals
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        if self.profile is None:
+            yield
+            return
+        tic = time.perf_counter()
+        yield
+        if self.xp is not np:
+            self.module.synchronize()
+        self.profile.add(name, time.perf_counter() - tic)
+
     def _run(self, batch: Batch, descriptors: bool) -> dict[str, Any]:
         """One pass: upload, neighbor lists, NEP kernels, sums, one download."""
-        dev = self._upload(batch)
+        with self._phase("upload"):
+            dev = self._upload(batch)
         nl = build_neighbor_lists(
             self.module, dev["positions"], dev["types"], dev["cells"], dev["pbc"], dev["offsets"],
             self._params["rc_radial_pairs"], self._params["rc_angular_pairs"],
             self.capacity_radial, self.capacity_angular, out=self._neighbors,
             strategy=self.neighbor_strategy)
         self._neighbors = nl
-        buffers = self._workspace(batch.n_atoms)
+        with self._phase("workspace"):
+            buffers = self._workspace(batch.n_atoms)
         self._launch_nep(dev["types"], nl, buffers)
-        return self._collect(dev["system_index"], batch.n_structures, nl, buffers, descriptors)
+        with self._phase("collect"):
+            return self._collect(dev["system_index"], batch.n_structures, nl, buffers, descriptors)
 
     def _upload(self, batch: Batch) -> dict[str, Any]:
         n_types = len(self.model.types)

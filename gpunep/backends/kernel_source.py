@@ -14,6 +14,7 @@ the compile-time macro ``NEP_REAL`` (``float`` or ``double``).
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,12 @@ PRECISIONS = {"float32": "float", "float64": "double"}
 
 SHIM_HEADER = "cuda_shim.h"
 _SOURCE_SUFFIXES = (".cu", ".cuh", ".h")
+
+# load_source results by (files, name/mtime/size of every source file): parsing
+# the signatures took ~20 ms per backend; a stat of the folder is ~0.1 ms and
+# still sees an edited kernel or header.
+_source_lock = threading.Lock()
+_sources: dict[tuple, "KernelSource"] = {}
 
 
 def kernels_dir() -> Path:
@@ -107,6 +114,18 @@ def load_source(files: Iterable[str] | None = None) -> KernelSource:
     """
     folder = kernels_dir()
     names = kernel_files(files)
+    key = (names, _folder_state(folder))
+    with _source_lock:
+        cached = _sources.get(key)
+    if cached is not None:
+        return cached
+    source = _parse_source(folder, names)
+    with _source_lock:
+        _sources[key] = source
+    return source
+
+
+def _parse_source(folder: Path, names: tuple[str, ...]) -> KernelSource:
     signatures: dict[str, KernelSignature] = {}
     for name in names:
         for sig in parse_signatures((folder / name).read_text(), source=name):
@@ -124,6 +143,15 @@ def source_from_text(code: str, name: str = "<source>") -> KernelSource:
     folder = kernels_dir()
     signatures = {sig.name: sig for sig in parse_signatures(code, source=name)}
     return KernelSource(code, folder, (), signatures, _digest(code, folder))
+
+
+def _folder_state(folder: Path) -> tuple:
+    state = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix in _SOURCE_SUFFIXES:
+            st = path.stat()
+            state.append((path.name, st.st_mtime_ns, st.st_size))
+    return tuple(state)
 
 
 def _digest(code: str, folder: Path) -> str:
