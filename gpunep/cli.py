@@ -47,10 +47,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     model = read_model(args.model)
     result = predict(model, args.data, backend=args.backend, precision=args.precision,
                      batch_size=_batch_size(args.batch_size), descriptors=args.descriptors is not None,
-                     progress=None)
+                     progress=None, **_charge_options(args))
     written = write_prediction(result, args.output, descriptors=args.descriptors)
-    print(f"{result.n_structures} structures, {len(result.forces)} atoms; "
-          f"backend {result.backend} ({result.precision})")
+    print(f"{result.n_structures} structures, {result.n_atoms} atoms; "
+          f"{model.model_type} model; backend {result.backend} ({result.precision})")
     print(result.rmse(title=f"{args.model} vs the reference values of {args.data}").format())
     if not args.no_plots:
         from gpunep.plots import parity_plots
@@ -68,9 +68,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     result = compare(args.model_a, args.model_b, args.data, backend=args.backend,
                      precision=args.precision, batch_size=_batch_size(args.batch_size),
-                     gpumd_outputs=args.gpumd_outputs, tolerances=_tolerances(args.tolerance))
+                     gpumd_outputs=args.gpumd_outputs, tolerances=_tolerances(args.tolerance),
+                     **_charge_options(args))
     print(f"A = {args.model_a}\nB = {args.model_b}\ndata = {args.data} "
-          f"({result.a.n_structures} structures, {len(result.a.forces)} atoms); "
+          f"({result.a.n_structures} structures, {result.a.n_atoms} atoms); "
           f"backend {result.a.backend} ({result.a.precision})\n")
     print(result.report())
     return 0 if result.passed else 1
@@ -137,6 +138,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                      seconds=args.seconds, deadline=args.deadline)
     print(bench.format_rows(rows))
     return 0
+
+
+def _charge_options(args: argparse.Namespace) -> dict:
+    return {"kspace": args.kspace, "mean_d_correction": not args.no_mean_d_correction}
 
 
 def _batch_size(text: str) -> int | str:
@@ -222,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="folder with GPUMD's *_train.out for the same structures")
     compare.add_argument("--tolerance", metavar="LIMITS",
                          help="fail (exit 1) when max |A-B| exceeds these, e.g. "
-                              "energy=1e-6,force=1e-5,virial=1e-6 (eV/atom, eV/Å, eV/atom)")
+                              "energy=1e-6,force=1e-5,virial=1e-6 (eV/atom, eV/Å, eV/atom); "
+                              "also charge, bec (e), dipole, polarizability (per atom)")
     _evaluation_options(compare)
     compare.set_defaults(handler=_cmd_compare)
 
@@ -259,6 +265,12 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
                         help="precision of the descriptor and network math (default: the backend's)")
     parser.add_argument("--batch-size", default="auto",
                         help="structures per batch, or auto (a memory budget; default)")
+    parser.add_argument("--kspace", default="truncated", choices=("truncated", "converged"),
+                        help="charge models: the Ewald sum, truncated at |k| < 2 pi alpha as "
+                             "GPUMD's trainer (default) or converged")
+    parser.add_argument("--no-mean-d-correction", action="store_true",
+                        help="charge models: leave out the mean-D term of the chain rule, as "
+                             "GPUMD's nep did before 2026-04 (to reproduce older *_train.out files)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,9 @@
 
 Both models are evaluated on the same structures with the same backend;
 their predictions are compared property by property (energy per atom,
-forces, virial per atom; max |Δ| and RMSE, per species and config_type),
+forces, virial per atom; for charge models also the raw charges and Born
+effective charges; for dipole and polarizability models their dipole or
+polarizability per atom; max |Δ| and RMSE, per species and config_type),
 each is compared with the data set's reference values and, optionally, with
 GPUMD's own ``*_train.out`` files. A verdict says whether B reproduces A,
 against user tolerances when given.
@@ -27,9 +29,13 @@ if TYPE_CHECKING:
 #: summation order of parallel atomic adds changes the last bits (float64:
 #: ~1e-13 relative on energies of ~1e3 eV; float32: GPUMD's own run-to-run
 #: noise, ~1e-6 relative, NEP_SPEC §6.3). Units as in metrics.PROPERTIES.
+#: Charges (~1 e) and the TNEP outputs per atom (~0.1-10) are network outputs
+#: and their derivatives like the energies, so they get the energy's bounds.
 ROUND_OFF = {
-    "float64": {"energy": 1e-10, "force": 1e-9, "virial": 1e-10},
-    "float32": {"energy": 1e-5, "force": 1e-4, "virial": 1e-5},
+    "float64": {"energy": 1e-10, "force": 1e-9, "virial": 1e-10, "charge": 1e-10, "bec": 1e-9,
+                "dipole": 1e-10, "polarizability": 1e-10},
+    "float32": {"energy": 1e-5, "force": 1e-4, "virial": 1e-5, "charge": 1e-5, "bec": 1e-4,
+                "dipole": 1e-5, "polarizability": 1e-5},
 }
 
 
@@ -116,25 +122,37 @@ def compare(
     gpumd_outputs: str | os.PathLike | GpumdOutputs | None = None,
     tolerances: Mapping[str, float] | None = None,
     progress: bool | None = None,
+    kspace: str = "truncated",
+    mean_d_correction: bool = True,
 ) -> Comparison:
     """Evaluate two models on the same structures and compare them.
+
+    Every model type works. The properties compared are those both models
+    give: energy, force and virial for potentials and charge models; raw
+    charges (``charge``, what GPUMD's charge_train.out holds) and Born
+    effective charges (``bec``) between two charge models; ``dipole`` or
+    ``polarizability`` (per atom, as GPUMD's files) between two TNEP models
+    of that type. A potential against a charge model made from it (e.g.
+    ``augment(charge_head=True)``) compares energies, forces and virials.
 
     Parameters
     ----------
     model_a, model_b : models or nep.txt paths (A is usually the original, B the edit)
     structures : as for :func:`gpunep.predict`
-    backend, precision, batch_size, progress : as for :func:`gpunep.predict`; both
-        models use the same ones
+    backend, precision, batch_size, progress, kspace, mean_d_correction : as
+        for :func:`gpunep.predict`; both models use the same ones
     gpumd_outputs : a folder of GPUMD ``*_train.out`` files computed on the same
         structures, or what :func:`gpunep.gpumd_files.read_outputs` returned
     tolerances : limits on max |A - B| per property (``energy`` eV/atom,
-        ``force`` eV/Å, ``virial`` eV/atom); any exceeded fails the comparison
+        ``force`` eV/Å, ``virial`` eV/atom, ``charge`` and ``bec`` e,
+        ``dipole`` and ``polarizability`` per atom); any exceeded fails the comparison
 
     Raises
     ------
     ValueError
-        An unknown tolerance name, or GPUMD files for another number of
-        structures or atoms.
+        An unknown tolerance name, two models without a common property
+        (e.g. a dipole model and a potential), or GPUMD files for another
+        number of structures or atoms.
     """
     tolerances = dict(tolerances or {})
     for name, value in tolerances.items():
@@ -146,11 +164,14 @@ def compare(
         source = structures
     else:
         source = list(structures)  # iterated twice, once per model
-    a = predict(model_a, source, backend=backend, precision=precision, batch_size=batch_size,
-                progress=progress)
-    b = predict(model_b, source, backend=backend, precision=precision, batch_size=batch_size,
-                progress=progress)
+    options = dict(backend=backend, precision=precision, batch_size=batch_size, progress=progress,
+                   kspace=kspace, mean_d_correction=mean_d_correction)
+    a = predict(model_a, source, **options)
+    b = predict(model_b, source, **options)
     pa, pb = _columns(a), _columns(b)
+    if not set(pa) & set(pb):
+        raise ValueError(f"nothing to compare: A is a {a.model_type!r} model giving "
+                         f"{', '.join(pa)}, B a {b.model_type!r} model giving {', '.join(pb)}")
     groups = dict(atom_species=a.symbols, offsets=a.offsets, config_types=a.config_types)
     result = Comparison(
         a=a, b=b,
@@ -162,7 +183,7 @@ def compare(
     if gpumd_outputs is not None:
         gpumd = gpumd_outputs if isinstance(gpumd_outputs, GpumdOutputs) else read_outputs(gpumd_outputs)
         _check_sizes(gpumd, a)
-        theirs = {"energy": gpumd.energy, "force": gpumd.force, "virial": gpumd.virial}
+        theirs = {key: getattr(gpumd, key) for key in PROPERTIES}
         theirs = {k: v for k, v in theirs.items() if v is not None}
         result.a_vs_gpumd = error_table(pa, theirs, title="A vs GPUMD (A - GPUMD)", **groups)
         result.b_vs_gpumd = error_table(pb, theirs, title="B vs GPUMD (B - GPUMD)", **groups)
@@ -174,20 +195,18 @@ def compare(
 
 def _columns(result: PredictionResult) -> dict[str, np.ndarray]:
     columns = prediction_columns(result)
-    columns.pop("stress")
+    columns.pop("stress", None)
     return columns
 
 
 def _check_sizes(gpumd: GpumdOutputs, result: PredictionResult) -> None:
-    if gpumd.energy is not None and len(gpumd.energy) != result.n_structures:
-        raise ValueError(f"GPUMD's energy_train.out has {len(gpumd.energy)} structures, "
-                         f"the data set {result.n_structures}")
-    if gpumd.force is not None and len(gpumd.force) != len(result.forces):
-        raise ValueError(f"GPUMD's force_train.out has {len(gpumd.force)} atoms, "
-                         f"the data set {len(result.forces)}")
-    if gpumd.virial is not None and len(gpumd.virial) != result.n_structures:
-        raise ValueError(f"GPUMD's virial_train.out has {len(gpumd.virial)} structures, "
-                         f"the data set {result.n_structures}")
+    for prop, (per, *_rest) in PROPERTIES.items():
+        values = getattr(gpumd, prop)
+        expected = result.n_atoms if per == "atom" else result.n_structures
+        if values is not None and len(values) != expected:
+            unit = "atoms" if per == "atom" else "structures"
+            raise ValueError(f"GPUMD's {prop}_train.out has {len(values)} {unit}, "
+                             f"the data set {expected}")
 
 
 def _reference_mismatch(gpumd: GpumdOutputs, result: PredictionResult) -> dict[str, float]:
@@ -196,9 +215,9 @@ def _reference_mismatch(gpumd: GpumdOutputs, result: PredictionResult) -> dict[s
 
     ours = reference_columns(result)
     mismatch = {}
-    for key in ("energy", "force", "virial"):
+    for key in ("energy", "force", "virial", "bec", "dipole", "polarizability"):
         theirs = getattr(gpumd, f"{key}_ref")
-        if theirs is None:
+        if theirs is None or key not in ours:
             continue
         mine = ours[key].reshape(theirs.shape)
         both = np.isfinite(theirs) & np.isfinite(mine)

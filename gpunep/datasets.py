@@ -8,7 +8,11 @@ What a NEP data set stores per structure (NEP_SPEC §6.5, §6.7):
   zx): the total virial W in eV with GPUMD's sign (positive under
   compression), or ``stress=`` (9 row-major, or 6 in ASE's Voigt order xx yy
   zz yz xz xy) with ASE's sign, so that ``W = -stress * V``;
-* ``config_type=`` and ``charge=``.
+* ``config_type=`` and ``charge=``;
+* targets of the other model types: ``dipole=`` (3 components) for dipole
+  models, ``pol=`` (9 row-major, or 6 in GPUMD's order xx yy zz xy yz zx)
+  for polarizability models, per-atom ``bec:R:9`` (Born effective charges,
+  row-major 11 12 13 21 ... 33) for charge models.
 
 ASE moves ``energy``, ``forces`` and ``stress`` into a SinglePointCalculator
 and rejects 6-component ``virial``/``stress`` strings, so extxyz files are
@@ -50,6 +54,9 @@ class Reference:
     virial : (3, 3) total virial, GPUMD's sign (eV)
     config_type : the ``config_type`` label ('' when absent)
     charge : total charge (e), NaN when absent
+    dipole : (3,) dipole target (the data's units)
+    polarizability : (3, 3) polarizability target (the data's units)
+    bec : (N, 3, 3) Born effective charge targets (e), ``[i, a, b]``
     """
 
     energy: float
@@ -57,6 +64,9 @@ class Reference:
     virial: np.ndarray
     config_type: str
     charge: float
+    dipole: np.ndarray
+    polarizability: np.ndarray
+    bec: np.ndarray
 
 
 def symmetric_from_six(values: np.ndarray, order: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -110,7 +120,8 @@ def reference_of(atoms: "Atoms", where: str = "structure") -> Reference:
     config_type = str(atoms.info.get("config_type", ""))
     charge = _scalar(atoms.info.get("charge"), "charge", where)
     return Reference(energy=energy, forces=forces, virial=virial, config_type=config_type,
-                     charge=charge)
+                     charge=charge, dipole=_dipole(atoms, results, where),
+                     polarizability=_polarizability(atoms, where), bec=_bec(atoms, results, where))
 
 
 def iter_structures(path: str | os.PathLike) -> Iterator["Atoms"]:
@@ -222,6 +233,55 @@ def _virial(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
         raise ValueError(f"{where}: a stress is given but the cell has no volume, "
                          "so it cannot be turned into a virial")
     return -matrix * volume  # ASE stress = -W / V (NEP_SPEC §3.10)
+
+
+def _dipole(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
+    # ASE's extxyz reader moves dipole= into the calculator (it is an ASE property)
+    dipole = results.get("dipole", atoms.info.get("dipole"))
+    if dipole is None:
+        return np.full(3, np.nan)
+    values = _float_array(dipole, "dipole", where).reshape(-1)
+    if values.size != 3:
+        raise ValueError(f"{where}: dipole has {values.size} components, expected 3")
+    _check_finite(values, "dipole", where)
+    return values
+
+
+def _polarizability(atoms: "Atoms", where: str) -> np.ndarray:
+    pol = atoms.info.get("pol")
+    if pol is None:
+        return np.full((3, 3), np.nan)
+    values = _float_array(pol, "pol", where).reshape(-1)
+    if values.size == 6:
+        matrix = symmetric_from_six(values, GPUMD_SIX)
+    elif values.size == 9:
+        matrix = values.reshape(3, 3)
+    else:
+        raise ValueError(f"{where}: pol has {values.size} components, expected 6 or 9")
+    _check_finite(matrix, "pol", where)
+    return matrix
+
+
+def _bec(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
+    n_atoms = len(atoms)
+    bec = atoms.arrays.get("bec")
+    if bec is None:
+        bec = results.get("born_effective_charges")
+    if bec is None:
+        return np.full((n_atoms, 3, 3), np.nan)
+    values = _float_array(bec, "bec", where)
+    if values.size != 9 * n_atoms:
+        raise ValueError(f"{where}: bec has shape {values.shape}, expected ({n_atoms}, 9)")
+    values = values.reshape(n_atoms, 3, 3)
+    _check_finite(values, "bec", where)
+    return values
+
+
+def _float_array(value, name: str, where: str) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {name}={value!r} is not numeric") from None
 
 
 def _scalar(value, name: str, where: str) -> float:

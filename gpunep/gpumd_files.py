@@ -12,6 +12,16 @@ undefined).
   xy yz zx, predicted then reference;
 * ``stress_train.out``: per structure, ``W/V`` in GPa with GPUMD's sign
   (positive under compression, minus ASE's stress), same order;
+* charge models (qNEP) add ``charge_train.out``: per atom, one column, the
+  network's raw charge before neutralisation (no reference column); and
+  ``bec_train.out``: per atom, the Born effective charge (e) row-major
+  11 12 13 21 ... 33, then the ``bec:R:9`` target, 0 where absent. Their
+  energy/force/virial/stress files include the electrostatics;
+* dipole models write only ``dipole_train.out``: per structure, the dipole
+  / N (x y z) predicted, then the ``dipole=`` target / N;
+* polarizability models write only ``polarizability_train.out``: per
+  structure, the polarizability / N in the order xx yy zz xy yz zx, then the
+  ``pol=`` target / N (``-1e+06`` where a dipole or polarizability target is absent);
 * ``descriptor.out``: per atom (GPUMD's ``output_descriptor 2``) or per
   structure mean (``output_descriptor 1``), the scaled descriptor, each value
   followed by a space.
@@ -37,6 +47,22 @@ EV_PER_A3_TO_GPA = 160.2177
 ABSENT = -1.0e6
 
 FILES = ("energy_train.out", "force_train.out", "virial_train.out", "stress_train.out")
+CHARGE_FILE = "charge_train.out"
+BEC_FILE = "bec_train.out"
+DIPOLE_FILE = "dipole_train.out"
+POLARIZABILITY_FILE = "polarizability_train.out"
+
+#: property (a key of prediction_columns) -> its file and (prediction, reference) column counts
+_LAYOUT = {
+    "energy": ("energy_train.out", 1, 1),
+    "force": ("force_train.out", 3, 3),
+    "virial": ("virial_train.out", 6, 6),
+    "stress": ("stress_train.out", 6, 6),
+    "charge": (CHARGE_FILE, 1, 0),
+    "bec": (BEC_FILE, 9, 9),
+    "dipole": (DIPOLE_FILE, 3, 3),
+    "polarizability": (POLARIZABILITY_FILE, 6, 6),
+}
 
 
 @dataclass
@@ -52,6 +78,11 @@ class GpumdOutputs:
     force, force_ref : (N, 3) eV/Å
     virial, virial_ref : (S, 6) eV/atom, xx yy zz xy yz zx
     stress, stress_ref : (S, 6) GPa, GPUMD's sign
+    charge : (N,) raw charges (e); charge_train.out holds no reference
+    bec, bec_ref : (N, 9) Born effective charges (e), row-major; an all-zero
+        target row (GPUMD's mark of an absent target) reads as NaN
+    dipole, dipole_ref : (S, 3) dipole / N
+    polarizability, polarizability_ref : (S, 6) polarizability / N, xx yy zz xy yz zx
     """
 
     energy: np.ndarray | None = None
@@ -62,29 +93,72 @@ class GpumdOutputs:
     virial_ref: np.ndarray | None = None
     stress: np.ndarray | None = None
     stress_ref: np.ndarray | None = None
+    charge: np.ndarray | None = None
+    bec: np.ndarray | None = None
+    bec_ref: np.ndarray | None = None
+    dipole: np.ndarray | None = None
+    dipole_ref: np.ndarray | None = None
+    polarizability: np.ndarray | None = None
+    polarizability_ref: np.ndarray | None = None
+
+
+def properties_of(result: "PredictionResult") -> list[str]:
+    """The keys of :func:`prediction_columns` for ``result``'s model type."""
+    keys = ["energy", "force", "virial", "stress"] if result.energy is not None else []
+    for key, value in (("charge", result.raw_charges), ("bec", result.bec),
+                       ("dipole", result.dipole), ("polarizability", result.polarizability)):
+        if value is not None:
+            keys.append(key)
+    return keys
 
 
 def prediction_columns(result: "PredictionResult") -> dict[str, np.ndarray]:
-    """The predicted values as GPUMD's files hold them (per-atom energy, W/N, W/V in GPa)."""
+    """The predicted values as GPUMD's files hold them, for the properties the model gives.
+
+    Keys: ``energy`` (S,) eV/atom, ``force`` (N, 3), ``virial`` (S, 6) W/N,
+    ``stress`` (S, 6) W/V in GPa; charge models add ``charge`` (N,) raw
+    charges and ``bec`` (N, 9); dipole models give only ``dipole`` (S, 3)
+    / N, polarizability models only ``polarizability`` (S, 6) / N.
+    """
     n_atoms = result.n_atoms_per_structure.astype(np.float64)
-    return {
-        "energy": result.energy / n_atoms,
-        "force": result.forces,
-        "virial": six_from_matrix(result.virial, GPUMD_SIX) / n_atoms[:, None],
-        "stress": _stress_gpa(result.virial, result.volumes),
-    }
+    columns = {}
+    if result.energy is not None:
+        columns.update({
+            "energy": result.energy / n_atoms,
+            "force": result.forces,
+            "virial": six_from_matrix(result.virial, GPUMD_SIX) / n_atoms[:, None],
+            "stress": _stress_gpa(result.virial, result.volumes),
+        })
+    if result.raw_charges is not None:
+        columns["charge"] = result.raw_charges
+    if result.bec is not None:
+        columns["bec"] = result.bec.reshape(-1, 9)
+    if result.dipole is not None:
+        columns["dipole"] = result.dipole / n_atoms[:, None]
+    if result.polarizability is not None:
+        columns["polarizability"] = six_from_matrix(result.polarizability, GPUMD_SIX) / n_atoms[:, None]
+    return columns
 
 
 def reference_columns(result: "PredictionResult") -> dict[str, np.ndarray]:
-    """The data set's reference values in the same units as :func:`prediction_columns` (NaN = absent)."""
+    """The data set's reference values in the units of :func:`prediction_columns` (NaN = absent).
+
+    Same keys as :func:`prediction_columns`; ``charge`` is all NaN (data sets
+    hold no per-atom charge targets; GPUMD's charge_train.out has no reference column).
+    """
     n_atoms = result.n_atoms_per_structure.astype(np.float64)
     ref = result.reference
-    return {
+    full = {
         "energy": ref.energy / n_atoms,
         "force": ref.forces,
         "virial": six_from_matrix(ref.virial, GPUMD_SIX) / n_atoms[:, None],
         "stress": _stress_gpa(ref.virial, result.volumes),
+        "charge": np.full(result.n_atoms, np.nan),
+        "bec": ref.bec.reshape(-1, 9),
+        "dipole": ref.dipole / n_atoms[:, None],
+        "polarizability": six_from_matrix(ref.polarizability, GPUMD_SIX) / n_atoms[:, None],
     }
+    return {key: full[key] for key in properties_of(result)}
 
 
 def _stored_reference_columns(result: "PredictionResult") -> dict[str, np.ndarray]:
@@ -97,22 +171,36 @@ def _stored_reference_columns(result: "PredictionResult") -> dict[str, np.ndarra
     """
     n_atoms = result.n_atoms_per_structure.astype(np.float32)
     ref = result.reference
-    per_atom_virial = (six_from_matrix(ref.virial, GPUMD_SIX).astype(np.float32)
-                       / n_atoms[:, None]).astype(np.float64)
+
+    def per_atom_float32(values: np.ndarray) -> np.ndarray:
+        return (values.astype(np.float32) / n_atoms[:, None]).astype(np.float64)
+
+    per_atom_virial = per_atom_float32(six_from_matrix(ref.virial, GPUMD_SIX))
     with np.errstate(divide="ignore", invalid="ignore"):
         volume_per_atom = np.where(result.volumes > 0, result.volumes / result.n_atoms_per_structure,
                                    np.nan)
-    return {
+    full = {
         "energy": (ref.energy.astype(np.float32) / n_atoms).astype(np.float64),
         "force": ref.forces.astype(np.float32).astype(np.float64),
         "virial": per_atom_virial,
         "stress": per_atom_virial / volume_per_atom[:, None] * EV_PER_A3_TO_GPA,
+        "charge": np.full(result.n_atoms, np.nan),
+        # GPUMD's mark of an absent BEC target is 0, not -1e6 (NEP_SPEC §6.7)
+        "bec": np.nan_to_num(ref.bec.reshape(-1, 9).astype(np.float32).astype(np.float64), nan=0.0),
+        "dipole": per_atom_float32(ref.dipole),
+        "polarizability": per_atom_float32(six_from_matrix(ref.polarizability, GPUMD_SIX)),
     }
+    return {key: full[key] for key in properties_of(result)}
 
 
 def write_prediction(result: "PredictionResult", directory: str | os.PathLike,
                      descriptors: str | None = None) -> list[Path]:
-    """Write GPUMD's four ``*_train.out`` files (and ``descriptor.out``) for ``result``.
+    """Write GPUMD's ``*_train.out`` files (and ``descriptor.out``) for ``result``.
+
+    Which files depends on the model, as GPUMD's ``nep`` writes them:
+    potentials the four energy/force/virial/stress files, charge models
+    also ``charge_train.out`` and ``bec_train.out``, dipole models
+    ``dipole_train.out``, polarizability models ``polarizability_train.out``.
 
     Parameters
     ----------
@@ -129,9 +217,13 @@ def write_prediction(result: "PredictionResult", directory: str | os.PathLike,
     directory.mkdir(parents=True, exist_ok=True)
     pred, ref = prediction_columns(result), _stored_reference_columns(result)
     written = []
-    for name, key in zip(FILES, ("energy", "force", "virial", "stress")):
-        rows = np.column_stack([pred[key].reshape(len(pred[key]), -1),
-                                ref[key].reshape(len(ref[key]), -1)])
+    for key, (name, _, n_reference) in _LAYOUT.items():
+        if key not in pred:
+            continue
+        columns = [pred[key].reshape(len(pred[key]), -1)]
+        if n_reference:
+            columns.append(ref[key].reshape(len(ref[key]), -1))
+        rows = np.column_stack(columns)
         path = directory / name
         write_table(path, np.where(np.isnan(rows), ABSENT, rows))
         written.append(path)
@@ -168,31 +260,36 @@ def write_table(path: str | os.PathLike, rows: np.ndarray) -> None:
 def read_outputs(directory: str | os.PathLike) -> GpumdOutputs:
     """Read the ``*_train.out`` files GPUMD's ``nep`` wrote into ``directory``.
 
+    Any of energy, force, virial, stress, charge, bec, dipole and
+    polarizability files present are read; the others stay None.
+
     Raises
     ------
     FileNotFoundError
-        When none of the four files is there.
+        When none of the files is there.
     ValueError
         A file with the wrong number of columns (names the file and line).
     """
     directory = Path(directory)
     out = GpumdOutputs()
     found = False
-    for name, key, n_columns in zip(FILES, ("energy", "force", "virial", "stress"), (2, 6, 12, 12)):
+    for key, (name, n_predicted, n_reference) in _LAYOUT.items():
         path = directory / name
         if not path.is_file():
             continue
         found = True
-        table = _load(path, n_columns)
-        half = n_columns // 2
-        pred, ref = table[:, :half], table[:, half:]
-        ref = np.where(ref == ABSENT, np.nan, ref)
-        if key == "energy":
-            pred, ref = pred[:, 0], ref[:, 0]
-        setattr(out, key, pred)
-        setattr(out, f"{key}_ref", ref)
+        table = _load(path, n_predicted + n_reference)
+        pred, ref = table[:, :n_predicted], table[:, n_predicted:]
+        if key == "bec":
+            ref = np.where(np.all(ref == 0.0, axis=1, keepdims=True), np.nan, ref)
+        else:
+            ref = np.where(ref == ABSENT, np.nan, ref)
+        setattr(out, key, pred[:, 0] if n_predicted == 1 else pred)
+        if n_reference:
+            setattr(out, f"{key}_ref", ref[:, 0] if n_reference == 1 else ref)
     if not found:
-        raise FileNotFoundError(f"{directory}: none of {', '.join(FILES)} is there")
+        names = ", ".join(name for name, _, _ in _LAYOUT.values())
+        raise FileNotFoundError(f"{directory}: none of {names} is there")
     return out
 
 

@@ -1,8 +1,12 @@
 """Error tables: RMSE and max |Δ| per property, per species and per config_type.
 
-Properties and units follow GPUMD's loss.out (NEP_SPEC §6.7): energy per
-atom (eV/atom), force components (eV/Å), virial per atom, six components
-(eV/atom). Tables print in meV. For a per-atom property (force) a species
+Properties and units follow GPUMD's loss.out and ``*_train.out`` files
+(NEP_SPEC §6.7): energy per atom (eV/atom), force components (eV/Å), virial
+per atom, six components (eV/atom); charge models add the raw charges and
+the nine Born effective charge components (e); dipole and polarizability
+models have their dipole (3) and polarizability (6: xx yy zz xy yz zx) per
+atom, in the units of the training data. Tables print energies, forces,
+virials and charges in milli-units. For a per-atom property (force) a species
 row covers the atoms of that species; for a per-structure property (energy,
 virial) it covers the structures that contain the species. Values whose
 reference is NaN (absent) are left out; a property with nothing to compare
@@ -21,6 +25,11 @@ PROPERTIES = {
     "energy": ("structure", "eV/atom", "meV/atom", 1000.0),
     "force": ("atom", "eV/Å", "meV/Å", 1000.0),
     "virial": ("structure", "eV/atom", "meV/atom", 1000.0),
+    "charge": ("atom", "e", "me", 1000.0),
+    "bec": ("atom", "e", "me", 1000.0),
+    # a TNEP model outputs whatever units its training targets had
+    "dipole": ("structure", "data units/atom", "data units/atom", 1.0),
+    "polarizability": ("structure", "data units/atom", "data units/atom", 1.0),
 }
 
 
@@ -77,7 +86,7 @@ class ErrorTable:
         covers (every structure holds that species, one config_type) is left
         out of the text; it stays in :attr:`rows`.
         """
-        header = f"{'property':<8} {'group':<24} {'n':>9} {'RMSE':>12} {'max |Δ|':>12}  unit"
+        header = f"{'property':<14} {'group':<24} {'n':>9} {'RMSE':>12} {'max |Δ|':>12}  unit"
         lines = [self.title, header] if self.title else [header]
         overall = {row.property: row for row in self.rows if row.group == "all"}
         omitted = 0
@@ -89,7 +98,7 @@ class ErrorTable:
                 continue
             _, _, unit, factor = PROPERTIES[row.property]
             group = "all" if row.group == "all" else f"{row.group} {row.label}"
-            lines.append(f"{row.property:<8} {group:<24} {row.count:>9} "
+            lines.append(f"{row.property:<14} {group:<24} {row.count:>9} "
                          f"{row.rmse * factor:>12.6g} {row.max_abs * factor:>12.6g}  {unit}")
         if not self.rows:
             lines.append("(nothing to compare: no reference values)")
@@ -113,8 +122,8 @@ def error_table(
 
     Parameters
     ----------
-    predicted, reference : ``{'energy': (S,), 'force': (N, 3), 'virial': (S, 6)}``
-        in the units of :data:`PROPERTIES`; NaN in ``reference`` marks an
+    predicted, reference : ``{'energy': (S,), 'force': (N, 3), 'virial': (S, 6), ...}``
+        (any keys of :data:`PROPERTIES`) in its units; NaN in ``reference`` marks an
         absent value. Properties missing from either side are skipped.
     atom_species : (N,) chemical symbol per atom
     offsets : (S + 1,) the atoms of structure s are ``offsets[s]:offsets[s + 1]``

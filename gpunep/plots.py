@@ -15,12 +15,15 @@ import numpy as np
 if TYPE_CHECKING:
     from gpunep.prediction import PredictionResult
 
-#: property -> (axis label unit, file name)
+#: property -> (axis label unit, file name); a property without reference values gets no plot
 _PANELS = {
     "energy": ("eV/atom", "energy"),
     "force": ("eV/Å", "force"),
     "virial": ("eV/atom", "virial"),
     "stress": ("GPa", "stress"),
+    "bec": ("e", "bec"),
+    "dipole": ("data units/atom", "dipole"),
+    "polarizability": ("data units/atom", "polarizability"),
 }
 
 
@@ -55,6 +58,8 @@ def parity_plots(result: "PredictionResult", directory: str | os.PathLike,
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for prop, (unit, name) in _PANELS.items():
+        if prop not in pred:
+            continue  # the model does not give it (e.g. no energy from a dipole model)
         p = np.asarray(pred[prop]).reshape(len(pred[prop]), -1)
         r = np.asarray(ref[prop]).reshape(len(ref[prop]), -1)
         keep = np.all(np.isfinite(r), axis=1) & np.all(np.isfinite(p), axis=1)

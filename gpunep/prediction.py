@@ -19,6 +19,7 @@ import numpy as np
 
 from gpunep.backends import get_backend
 from gpunep.datasets import iter_labelled, reference_of
+from gpunep.errors import UnsupportedModelError
 from gpunep.metrics import ErrorTable, error_table
 from gpunep.model import Model, read_model
 from gpunep.structures import Batch, BatchResult, pack
@@ -45,12 +46,18 @@ class ReferenceArrays:
     forces : (N, 3) eV/Å
     virial : (S, 3, 3) total virial, GPUMD's sign (eV)
     charge : (S,) total charge (e)
+    dipole : (S, 3) dipole targets (``dipole=``)
+    polarizability : (S, 3, 3) polarizability targets (``pol=``)
+    bec : (N, 3, 3) Born effective charge targets (``bec:R:9``, e)
     """
 
     energy: np.ndarray
     forces: np.ndarray
     virial: np.ndarray
     charge: np.ndarray
+    dipole: np.ndarray
+    polarizability: np.ndarray
+    bec: np.ndarray
 
 
 @dataclass
@@ -64,13 +71,25 @@ class PredictionResult:
     offsets : (S + 1,) the atoms of structure s are ``offsets[s]:offsets[s + 1]``
     volumes : (S,) |det(cell)| in Å³ (0 for structures without a cell)
     config_types : (S,) the data set's ``config_type`` labels ('' when absent)
-    energy : (S,) total energy (eV)
+    model_type : the model's type (``'potential'``, ``'potential_with_charges'``,
+        ``'dipole'``, ``'polarizability'``)
+    energy : (S,) total energy (eV; charge models include the electrostatics)
     virial : (S, 3, 3) total virial ``W = -sum r_ij (x) f_ij`` (eV, GPUMD's sign)
     energies : (N,) per-atom energies (eV)
     forces : (N, 3) eV/Å
     descriptors : (N, dim) scaled descriptors, or None
     reference : the data set's reference values
     backend, precision : what computed the predictions
+    charges : (N,) charge models: the neutralised charges (e), else None
+    raw_charges : (N,) charge models: the network's charges before
+        neutralisation (GPUMD's charge_train.out), else None
+    bec : (N, 3, 3) charge models: Born effective charges (e), else None
+    dipole : (S, 3) dipole models: each structure's dipole, else None
+    polarizability : (S, 3, 3) polarizability models: each structure's
+        polarizability, else None
+
+    Dipole and polarizability models give no energy: their ``energy``,
+    ``virial``, ``energies`` and ``forces`` are None.
     """
 
     species: tuple[str, ...]
@@ -78,18 +97,28 @@ class PredictionResult:
     offsets: np.ndarray
     volumes: np.ndarray
     config_types: list[str]
-    energy: np.ndarray
-    virial: np.ndarray
-    energies: np.ndarray
-    forces: np.ndarray
+    model_type: str
+    energy: np.ndarray | None
+    virial: np.ndarray | None
+    energies: np.ndarray | None
+    forces: np.ndarray | None
     descriptors: np.ndarray | None
     reference: ReferenceArrays
     backend: str
     precision: str
+    charges: np.ndarray | None = None
+    raw_charges: np.ndarray | None = None
+    bec: np.ndarray | None = None
+    dipole: np.ndarray | None = None
+    polarizability: np.ndarray | None = None
 
     @property
     def n_structures(self) -> int:
         return len(self.offsets) - 1
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.offsets[-1])
 
     @property
     def n_atoms_per_structure(self) -> np.ndarray:
@@ -101,14 +130,17 @@ class PredictionResult:
         return np.asarray(self.species, dtype=object)[self.types]
 
     @property
-    def stress(self) -> np.ndarray:
+    def stress(self) -> np.ndarray | None:
         """(S, 6) ASE stress ``-W / V`` in Voigt order xx yy zz yz xz xy (eV/Å³).
 
         NaN for structures whose cell has no volume (a molecule without a
-        cell), where a stress is undefined.
+        cell), where a stress is undefined; None for models without a virial
+        (dipole, polarizability).
         """
         from gpunep.datasets import VOIGT_SIX, six_from_matrix
 
+        if self.virial is None:
+            return None
         with np.errstate(divide="ignore", invalid="ignore"):
             volume = np.where(self.volumes > 0, self.volumes, np.nan)[:, None]
             return -six_from_matrix(self.virial, VOIGT_SIX) / volume
@@ -121,14 +153,16 @@ class PredictionResult:
         """Errors against the data set's reference values, per property, species and config_type.
 
         Energy in eV/atom, force components in eV/Å, virial in eV/atom (six
-        components, xx yy zz xy yz zx), as GPUMD reports them; see
-        :mod:`gpunep.metrics` for the groups.
+        components, xx yy zz xy yz zx), Born effective charges in e, dipole
+        and polarizability per atom, as GPUMD reports them (see
+        :data:`gpunep.metrics.PROPERTIES`); properties without reference
+        values (e.g. charges) have no rows. See :mod:`gpunep.metrics` for the groups.
         """
         from gpunep.gpumd_files import prediction_columns, reference_columns
 
         pred, ref = prediction_columns(self), reference_columns(self)
-        pred.pop("stress")
-        ref.pop("stress")
+        pred.pop("stress", None)
+        ref.pop("stress", None)
         return error_table(pred, ref, self.symbols, self.offsets, self.config_types, title=title)
 
 
@@ -140,8 +174,14 @@ def predict(
     batch_size: int | str = "auto",
     descriptors: bool = False,
     progress: bool | None = None,
+    kspace: str = "truncated",
+    mean_d_correction: bool = True,
 ) -> PredictionResult:
     """Evaluate ``model`` on every structure of a data set, in batches.
+
+    Works for every model type: potentials, charge models (qNEP: charges and
+    Born effective charges too), dipole and polarizability models (their
+    dipole or polarizability instead of energies and forces).
 
     Parameters
     ----------
@@ -158,6 +198,12 @@ def predict(
         runs out of memory is split and retried.
     descriptors : also return the scaled per-atom descriptors
     progress : show a tqdm progress bar; None = only when stderr is a terminal
+    kspace : charge models: ``'truncated'`` (``|k| < 2 pi alpha``, GPUMD's
+        trainer) or ``'converged'`` (the full Ewald sum); see
+        :func:`gpunep.reference.evaluate`
+    mean_d_correction : charge models: the exact chain rule through the
+        charge neutralisation (default, GPUMD since 2026-04); False
+        reproduces older GPUMD outputs (NEP_SPEC §7.3)
 
     Returns
     -------
@@ -171,10 +217,13 @@ def predict(
         structure (file, frame and line for extxyz files).
     MemoryError
         A single structure does not fit in memory.
+    UnsupportedModelError
+        A model type the chosen backend cannot evaluate (the message says
+        which backend can).
     """
     if not isinstance(model, Model):
         model = read_model(model)
-    engine = get_backend(model, backend, precision)
+    engine = _backend(model, backend, precision, kspace, mean_d_correction)
     source, total = _labelled_source(structures)
     planner = _BatchPlanner(model, engine, batch_size)
     chunks: list[_Chunk] = []
@@ -187,6 +236,25 @@ def predict(
     if not chunks:
         raise ValueError("no structures to predict")
     return _assemble(model, engine, chunks, descriptors)
+
+
+def _backend(model: Model, name: str, precision: str | None, kspace: str,
+             mean_d_correction: bool) -> "Backend":
+    """The backend, with the charge-model options for charge models only (as NEPCalculator)."""
+    options = {}
+    if model.model_type == "potential_with_charges":
+        options = {"kspace": kspace, "mean_d_correction": mean_d_correction}
+    try:
+        return get_backend(model, name, precision, **options)
+    except UnsupportedModelError as exc:
+        if name == "reference":
+            raise
+        # No silent fallback: the reference backend is float64 numpy, orders of magnitude
+        # slower than the kernels, and the user should choose that knowingly.
+        raise UnsupportedModelError(
+            f"{exc}; the 'reference' backend (numpy, float64) evaluates "
+            f"{model.model_type!r} models: pass backend='reference' (gpunep predict/compare: "
+            "--backend reference)") from exc
 
 
 @dataclass
@@ -278,7 +346,7 @@ def _evaluate(engine: "Backend", batch: Batch, descriptors: bool, planner: _Batc
                 f"{batch.n_atoms} atoms; try another backend or free memory") from exc
         planner.shrink(batch.n_atoms)
         half = batch.n_structures // 2
-        parts = [_sub_batch(batch, 0, half), _sub_batch(batch, half, batch.n_structures)]
+        parts = [batch.subset(0, half), batch.subset(half, batch.n_structures)]
         return _concat_results([_evaluate(engine, part, descriptors, planner) for part in parts])
     result.check_finite()
     return result
@@ -293,20 +361,18 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return "OutOfMemory" in text or "out of memory" in text or "cudaErrorMemoryAllocation" in text
 
 
-def _sub_batch(batch: Batch, first: int, last: int) -> Batch:
-    a, b = int(batch.offsets[first]), int(batch.offsets[last])
-    return Batch(positions=batch.positions[a:b], types=batch.types[a:b],
-                 cells=batch.cells[first:last], pbc=batch.pbc[first:last],
-                 offsets=batch.offsets[first:last + 1] - batch.offsets[first])
+#: the BatchResult arrays, all per structure or per atom, joined along their first axis
+_RESULT_ARRAYS = ("energy", "virial", "energies", "forces", "virials", "descriptors", "charges",
+                  "raw_charges", "bec", "dipole", "polarizability")
 
 
 def _concat_results(parts: list[BatchResult]) -> BatchResult:
     def cat(name: str):
         values = [getattr(p, name) for p in parts]
+        # the same backend and model made every part, so an output is absent from all or none
         return None if values[0] is None else np.concatenate(values)
 
-    return BatchResult(energy=cat("energy"), virial=cat("virial"), energies=cat("energies"),
-                       forces=cat("forces"), virials=cat("virials"), descriptors=cat("descriptors"),
+    return BatchResult(**{name: cat(name) for name in _RESULT_ARRAYS},
                        backend=parts[0].backend, precision=parts[0].precision)
 
 
@@ -322,15 +388,21 @@ def _assemble(model: Model, engine: "Backend", chunks: list[_Chunk], descriptors
         offsets=offsets,
         volumes=np.abs(np.linalg.det(np.concatenate([c.batch.cells for c in chunks]))),
         config_types=[r.config_type for r in refs],
+        model_type=model.model_type,
         energy=result.energy, virial=result.virial, energies=result.energies,
         forces=result.forces, descriptors=result.descriptors if descriptors else None,
         reference=ReferenceArrays(
             energy=np.array([r.energy for r in refs]),
             forces=np.concatenate([r.forces for r in refs]),
             virial=np.array([r.virial for r in refs]).reshape(-1, 3, 3),
-            charge=np.array([r.charge for r in refs])),
+            charge=np.array([r.charge for r in refs]),
+            dipole=np.array([r.dipole for r in refs]).reshape(-1, 3),
+            polarizability=np.array([r.polarizability for r in refs]).reshape(-1, 3, 3),
+            bec=np.concatenate([r.bec for r in refs]).reshape(-1, 3, 3)),
         backend=result.backend or engine.name,
         precision=result.precision or engine.precision,
+        charges=result.charges, raw_charges=result.raw_charges, bec=result.bec,
+        dipole=result.dipole, polarizability=result.polarizability,
     )
 
 

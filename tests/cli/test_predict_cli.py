@@ -55,7 +55,7 @@ def test_predict_reproduces_gpumd_files(gpumd, tmp_path, capsys, options):
     # tolerance above) plus the %g rounding of the reference column (5e-6 eV/atom)
     energy = np.loadtxt(gpumd / "energy_train.out")
     rmse_mev = 1000 * np.sqrt(np.mean((energy[:, 0] - energy[:, 1]) ** 2))
-    row = next(line for line in printed.splitlines() if line.startswith("energy   all"))
+    row = next(line for line in printed.splitlines() if line.split()[:2] == ["energy", "all"])
     assert float(row.split()[3]) == pytest.approx(rmse_mev, abs=0.015)
     for png in ("parity_energy.png", "parity_force.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
