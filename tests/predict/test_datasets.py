@@ -107,3 +107,49 @@ def test_gpumd_train_xyz_matches_a_plain_ase_read():
         assert ref.energy == b.get_potential_energy()
         np.testing.assert_array_equal(ref.forces, b.arrays["force"])
         assert ref.config_type == "nep2xyz"
+
+
+# A symmetric polarizability and a non-symmetric BEC pair, so any mix-up of components shows.
+POL = np.array([[10.0, 0.5, 0.25], [0.5, 20.0, 0.75], [0.25, 0.75, 30.0]])
+BEC = np.arange(18, dtype=np.float64).reshape(2, 3, 3) / 4 - 2
+
+
+def _tensor_frame(comment: str) -> str:
+    """Two atoms with per-atom bec:R:9 targets (row-major 11 12 13 21 ... 33, GPUMD's order)."""
+    lattice = " ".join(f"{x:g}" for x in CELL.reshape(-1))
+    rows = [f"{symbol} {i} {i} {i} {_numbers(BEC[i].reshape(-1))}" for i, symbol in enumerate(["Te", "Pb"])]
+    return "\n".join(["2", f'{comment} Lattice="{lattice}" Properties=species:S:1:pos:R:3:bec:R:9',
+                      *rows]) + "\n"
+
+
+@pytest.mark.parametrize("pol", [POL.reshape(-1), six_from_matrix(POL, GPUMD_SIX)])
+def test_dipole_polarizability_and_bec_targets(tmp_path, pol):
+    # dipole= (3), pol= (9 row-major, or 6 in GPUMD's xx yy zz xy yz zx), bec:R:9 per atom
+    path = tmp_path / "data.xyz"
+    path.write_text(_tensor_frame(f'dipole="0.5 -1.5 2.5" pol="{_numbers(pol)}"'))
+    ref = reference_of(next(iter_structures(path)))
+    np.testing.assert_array_equal(ref.dipole, [0.5, -1.5, 2.5])
+    np.testing.assert_array_equal(ref.polarizability, POL)
+    np.testing.assert_array_equal(ref.bec, BEC)
+
+
+def test_absent_tensor_targets_are_nan(tmp_path):
+    path = tmp_path / "data.xyz"
+    path.write_text(_frame("energy=1.0"))
+    ref = reference_of(next(iter_structures(path)))
+    assert ref.dipole.shape == (3,) and np.isnan(ref.dipole).all()
+    assert ref.polarizability.shape == (3, 3) and np.isnan(ref.polarizability).all()
+    assert ref.bec.shape == (2, 3, 3) and np.isnan(ref.bec).all()
+
+
+@pytest.mark.parametrize("comment, message", [
+    ('dipole="1 2"', "dipole has 2 components, expected 3"),
+    ('pol="1 2 3 4"', "pol has 4 components, expected 6 or 9"),
+    ('dipole="1 nan 2"', "dipole has a non-finite value at"),
+])
+def test_bad_tensor_targets_name_the_frame(tmp_path, comment, message):
+    path = tmp_path / "data.xyz"
+    path.write_text(_frame("energy=1.0") + _frame(comment))
+    label, atoms = list(iter_labelled(path))[1]
+    with pytest.raises(ValueError, match=rf"frame 1 \(line 5\): {message}"):
+        reference_of(atoms, label)
