@@ -184,3 +184,84 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(model, monkeypatch):
     assert captured.getvalue() == ""
     predict(model, structures, backend="reference", progress=True)
     assert "5/5" in captured.getvalue()  # tqdm's counter of structures
+
+
+# ---------------------------------------------------------------- charge models (qNEP)
+
+
+@pytest.fixture(scope="module", params=[1, 2])
+def charge_model(request):
+    return random_model(("Te", "Pb", "Si"), model_type="potential_with_charges",
+                        charge_mode=request.param, cutoff=(5.0, 4.0), n_max=(4, 3),
+                        basis_size=(6, 5), l_max=(4, 2, 1), n_neuron=12, seed=12)
+
+
+def charged_structures() -> list[Atoms]:
+    """3D-periodic cells (charge models need them), two of them with a net charge."""
+    rock, _slab, _mol, tiny, only_te = mixed_structures()
+    rock.info["charge"] = -2.0
+    tiny.info["charge"] = 1.0
+    return [rock, tiny, only_te]
+
+
+def _calculator_results(model, structures, **options) -> dict[str, np.ndarray]:
+    calc = NEPCalculator(model, backend="reference", **options)
+    results: dict[str, list] = {"energy": [], "forces": [], "charges": [], "bec": [], "stress": []}
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = calc
+        for name in results:
+            results[name].append(calc.get_property(name, atoms))
+    return {name: np.array(values) if name in ("energy", "stress") else np.concatenate(values)
+            for name, values in results.items()}
+
+
+@pytest.mark.parametrize("batch_size", ["auto", 2])
+def test_charge_model_equals_calculator_one_at_a_time(charge_model, batch_size):
+    structures = charged_structures()
+    expected = _calculator_results(charge_model, structures)
+    result = predict(charge_model, structures, backend="reference", batch_size=batch_size)
+    assert result.model_type == "potential_with_charges"
+    np.testing.assert_allclose(result.energy, expected["energy"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(result.forces, expected["forces"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(result.stress, expected["stress"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(result.charges, expected["charges"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(result.bec, expected["bec"], rtol=0, atol=ATOL)
+    # the neutralised charges sum to each structure's info['charge']; the raw ones need not
+    totals = np.add.reduceat(result.charges, result.offsets[:-1])
+    np.testing.assert_allclose(totals, [-2.0, 1.0, 0.0], rtol=0, atol=1e-12)
+    shift = np.repeat(totals - np.add.reduceat(result.raw_charges, result.offsets[:-1]),
+                      result.n_atoms_per_structure) / np.repeat(result.n_atoms_per_structure,
+                                                                 result.n_atoms_per_structure)
+    # neutralisation shifts every atom of a structure by the same amount (NEP_SPEC §4.1)
+    np.testing.assert_allclose(result.charges, result.raw_charges + shift, rtol=0, atol=1e-12)
+
+
+def test_charge_options_reach_the_backend(charge_model):
+    structures = charged_structures()
+    default = predict(charge_model, structures, backend="reference")
+    for options in ({"kspace": "converged"}, {"mean_d_correction": False}):
+        expected = _calculator_results(charge_model, structures, **options)
+        result = predict(charge_model, structures, backend="reference", **options)
+        np.testing.assert_allclose(result.energy, expected["energy"], rtol=0, atol=ATOL)
+        np.testing.assert_allclose(result.forces, expected["forces"], rtol=0, atol=ATOL)
+        # and the option matters here (else this test would prove nothing): far above ATOL
+        changed = np.abs(result.forces - default.forces).max()
+        changed = max(changed, np.abs(result.energy - default.energy).max())
+        assert changed > 1e-6, options
+
+
+def test_out_of_memory_split_keeps_the_net_charges(charge_model, monkeypatch):
+    from gpunep.backends import get_backend
+
+    from gpunep import prediction as module
+
+    flaky = _FlakyMemoryBackend(get_backend(charge_model, "reference"), limit=20, error=MemoryError)
+    monkeypatch.setattr(module, "get_backend", lambda m, name, precision, **options: flaky)
+    structures = charged_structures() * 2
+    result = predict(charge_model, structures, batch_size=6)
+    monkeypatch.undo()
+    expected = predict(charge_model, structures, backend="reference", batch_size=1)
+    assert flaky.sizes[0] == 6 and max(flaky.sizes[1:]) < 6  # it split
+    for name in ("energy", "forces", "charges", "raw_charges", "bec"):
+        np.testing.assert_allclose(getattr(result, name), getattr(expected, name), rtol=0, atol=ATOL)
