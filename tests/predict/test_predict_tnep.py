@@ -159,3 +159,15 @@ def test_kernel_backends_point_to_the_reference(case, tmp_path, capsys):
         # math in another order (~1e-13 relative on energies in tests/backends)
         result = predict(model, structures(kind), backend="host", precision="float64")
         np.testing.assert_allclose(getattr(result, kind), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_descriptor_file_of_a_tnep_model_matches_nep_cpu(kind, tmp_path):
+    # NEP_CPU's find_descriptor on the shared molecule (scaled descriptors, to 1e-10); our file
+    # prints them with %g (5e-6 relative), plus NEP_CPU's own 1e-10
+    folder = shared_models() / "tnep" / kind
+    out = tmp_path / "out"
+    assert main(["predict", str(folder / "nep.txt"), str(folder / "structure.xyz"), "-o", str(out),
+                 "--backend", "reference", "--descriptors", "--no-plots"]) == 0
+    np.testing.assert_allclose(np.loadtxt(out / "descriptor.out"),
+                               np.loadtxt(folder / "descriptor_golden.txt"), rtol=PRINTED_RTOL, atol=1e-10)
