@@ -252,9 +252,8 @@ def _backend(model: Model, name: str, precision: str | None, kspace: str,
         # No silent fallback: the reference backend is float64 numpy, orders of magnitude
         # slower than the kernels, and the user should choose that knowingly.
         raise UnsupportedModelError(
-            f"{exc}; the 'reference' backend (numpy, float64) evaluates "
-            f"{model.model_type!r} models: pass backend='reference' (gpunep predict/compare: "
-            "--backend reference)") from exc
+            f"{exc}; the 'reference' backend (numpy, float64) evaluates this model: "
+            "pass backend='reference' (gpunep predict/compare: --backend reference)") from exc
 
 
 @dataclass
