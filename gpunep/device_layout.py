@@ -31,6 +31,10 @@ EXTRA_INVARIANTS = (("l_max_4b", 1), ("l_max_5b", 2), ("has_q_112", 4),
 _L_NEEDED = {"l_max_4b": 2, "l_max_5b": 1, "has_q_112": 2, "has_q_123": 3, "has_q_233": 3,
              "has_q_134": 4}
 
+# Model types the kernels evaluate (temperature models append a temperature
+# to the descriptor, which structures do not carry).
+KERNEL_MODEL_TYPES = ("potential", "potential_with_charges", "dipole", "polarizability")
+
 ZBL_STRIDE = 12  # kernels/nep_zbl.cu: NEP_ZBL_STRIDE
 K_C = 14.399645  # eV Å / e^2 (NEP_SPEC notation table)
 ZBL_SCREENING_INVERSE = 2.134563  # 1 / 0.46848 Å^-1 (NEP_SPEC §3.11)
@@ -43,14 +47,20 @@ def check_supported(model: "Model") -> None:
     Raises
     ------
     UnsupportedModelError
-        Charge, dipole, polarizability and temperature models (named), an
+        Temperature models (named), charge models with per-type cutoffs (GPUMD
+        refuses them too: the Ewald parameter needs one radial cutoff), an
         invariant whose angular sums need a larger ``l_max_3b``, or sizes
         beyond the kernels' register arrays (the limit and the model's value).
     """
-    if model.model_type != "potential":
+    if model.model_type not in KERNEL_MODEL_TYPES:
         raise UnsupportedModelError(
-            f"the host and cuda backends evaluate 'potential' models only, "
-            f"not {model.model_type!r} models (yet)"
+            f"the host and cuda backends evaluate {', '.join(map(repr, KERNEL_MODEL_TYPES))} "
+            f"models, not {model.model_type!r} models (yet)"
+        )
+    if model.model_type == "potential_with_charges" and not np.isscalar(model.radial_cutoff):
+        raise UnsupportedModelError(
+            "charge models need a single radial cutoff (Ewald alpha = pi / rc_R, NEP_SPEC §4.5); "
+            f"this one has per-type cutoffs {list(model.radial_cutoff)}"
         )
     if model.version not in (3, 4, 5):
         raise UnsupportedModelError(f"NEP version {model.version} is not supported (3, 4 or 5)")
@@ -95,6 +105,10 @@ class ModelArrays:
     q_scaler : (dim,) real
     ann : real, one block of (dim + 2) * n_neuron + 1 values per type
     zbl : (T*T*ZBL_STRIDE,) real, or None without ZBL
+    ann_charge : charge models: (T * n_neuron,) real, the charge head's output
+        weights per type (kernels/nep_charge.cu), else None
+    ann_polar : polarizability models: the second (scalar) network in the
+        layout of ``ann``, else None
     """
 
     rc_radial_pairs: np.ndarray
@@ -106,6 +120,8 @@ class ModelArrays:
     q_scaler: np.ndarray
     ann: np.ndarray
     zbl: np.ndarray | None
+    ann_charge: np.ndarray | None = None
+    ann_polar: np.ndarray | None = None
 
 
 def model_arrays(model: "Model", real_dtype: np.dtype) -> ModelArrays:
@@ -132,19 +148,34 @@ def model_arrays(model: "Model", real_dtype: np.dtype) -> ModelArrays:
         q_scaler=real(model.q_scaler),
         ann=real(_ann_blocks(model)),
         zbl=None if model.zbl is None else real(_zbl_table(model)),
+        ann_charge=(real([_network(model, s)["w1_charge"] for s in model.types])
+                    if model.model_type == "potential_with_charges" else None),
+        ann_polar=(real(_ann_blocks(model, ("w0_polar", "b0_polar", "w1_polar"), "b1_polar"))
+                   if model.model_type == "polarizability" else None),
     )
 
 
-def _ann_blocks(model: "Model") -> np.ndarray:
-    """Per type: W0 (row-major [neuron][component]), b0, w1, and the total output bias."""
-    b1 = float(model.ann_parameters["b1"])
+def _network(model: "Model", symbol: str) -> dict:
+    """The network parameters of species ``symbol`` (NEP3 shares one network)."""
+    return model.ann_parameters["all_species" if model.version == 3 else symbol]
+
+
+def _ann_blocks(model: "Model", keys: tuple[str, str, str] = ("w0", "b0", "w1"),
+                bias_key: str = "b1") -> np.ndarray:
+    """Per type: W0 (row-major [neuron][component]), b0, w1, and the total output bias.
+
+    ``keys`` and ``bias_key`` name the network: the default is the energy (or
+    tensor) network, ``*_polar`` a polarizability model's scalar network.
+    """
+    b1 = float(model.ann_parameters[bias_key])
+    w0, b0, w1 = keys
     blocks = []
     for symbol in model.types:
-        net = model.ann_parameters["all_species" if model.version == 3 else symbol]
+        net = _network(model, symbol)
         bias = b1 + (float(net["b1_species"]) if model.version == 5 else 0.0)
-        blocks += [np.asarray(net["w0"], dtype=np.float64).reshape(-1),
-                   np.asarray(net["b0"], dtype=np.float64).reshape(-1),
-                   np.asarray(net["w1"], dtype=np.float64).reshape(-1),
+        blocks += [np.asarray(net[w0], dtype=np.float64).reshape(-1),
+                   np.asarray(net[b0], dtype=np.float64).reshape(-1),
+                   np.asarray(net[w1], dtype=np.float64).reshape(-1),
                    np.array([bias])]
     return np.concatenate(blocks)
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from gpunep.device_layout import check_supported, extras_mask, model_arrays
 from gpunep.neighbors import build_neighbor_lists, grown_capacity
+from gpunep.plans import model_plan
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
@@ -106,16 +107,24 @@ class Evaluator:
 
     Parameters
     ----------
-    model : a potential model (NEP3, NEP4 or NEP5, with or without ZBL)
+    model : a potential (NEP3, NEP4 or NEP5, with or without ZBL), charge,
+        dipole or polarizability model
     module : a :class:`~gpunep.backends.module.KernelModule` (host or cuda)
     neighbor_strategy : 'auto', 'small' or 'cell' (see :mod:`gpunep.neighbors`)
+    kspace, mean_d_correction : charge models' Ewald sum and chain rule (see
+        :class:`gpunep.plans.charges.ChargePlan`); other models ignore them
+
+    Potentials run the launches below; other model types add theirs through
+    a plan (:mod:`gpunep.plans`) that reuses them.
 
     The model's parameters are uploaded once; device buffers are kept and
     reused while the batch size and list capacities stay the same.
     """
 
-    def __init__(self, model: "Model", module: "KernelModule", neighbor_strategy: str = "auto"):
+    def __init__(self, model: "Model", module: "KernelModule", neighbor_strategy: str = "auto",
+                 *, kspace: str = "truncated", mean_d_correction: bool = True):
         check_supported(model)
+        self.plan = model_plan(model, kspace=kspace, mean_d_correction=mean_d_correction)
         self.neighbor_strategy = neighbor_strategy
         self.model = model
         self.profile: Profile | None = Profile() if os.environ.get(PROFILE_ENV) else None
@@ -164,11 +173,14 @@ class Evaluator:
             # A list overflowed: the true counts are known now, so one rerun suffices.
             self.capacity_radial = grown_capacity(max_radial, self.capacity_radial)
             self.capacity_angular = grown_capacity(max_angular, self.capacity_angular)
-        result = BatchResult(
+        fields = dict(
             energy=host["energy"], virial=host["virial"], energies=host["energies"],
             forces=host["forces"], virials=host["virials"], descriptors=host.get("descriptors"),
-            backend=self.module.backend, precision=self.module.precision,
         )
+        if self.plan is not None:
+            fields.update(self.plan.result(host))
+        result = BatchResult(**fields, backend=self.module.backend,
+                             precision=self.module.precision)
         result.check_finite()
         return result
 
@@ -187,6 +199,8 @@ class Evaluator:
         """One pass: upload, neighbor lists, NEP kernels, sums, one download."""
         with self._phase("upload"):
             dev = self._upload(batch)
+            if self.plan is not None:
+                dev.update(self.plan.upload(self, batch))
         nl = build_neighbor_lists(
             self.module, dev["positions"], dev["types"], dev["cells"], dev["pbc"], dev["offsets"],
             self._params["rc_radial_pairs"], self._params["rc_angular_pairs"],
@@ -195,9 +209,15 @@ class Evaluator:
         self._neighbors = nl
         with self._phase("workspace"):
             buffers = self._workspace(batch.n_atoms)
-        self._launch_nep(dev["types"], nl, buffers)
+        if self.plan is None:
+            self._launch_nep(dev["types"], nl, buffers)
+        else:
+            self.plan.launch(self, dev, nl, buffers)
         with self._phase("collect"):
-            return self._collect(dev["system_index"], batch.n_structures, nl, buffers, descriptors)
+            extra = ([] if self.plan is None
+                     else self.plan.parts(self, dev, batch.n_structures, buffers))
+            return self._collect(dev["system_index"], batch.n_structures, nl, buffers, descriptors,
+                                 extra)
 
     def _upload(self, batch: Batch) -> dict[str, Any]:
         n_types = len(self.model.types)
@@ -220,74 +240,120 @@ class Evaluator:
         return {name: self.xp.asarray(value) for name, value in host.items()}
 
     def _launch_nep(self, types: Any, nl: Any, b: dict[str, Any]) -> None:
-        """The NEP kernels in order; each adds its part to the per-atom outputs in ``b``."""
-        model, p = self.model, self._params
-        n = int(types.shape[0])
-        n_types = len(model.types)
-        n_radial = model.n_max_radial + 1
-        n_angular = model.n_max_angular + 1
-        l_max = model.l_max_3b
-        n_sums = n_angular * ((l_max + 1) ** 2 - 1)
-        dim = model.n_descriptor
-        cap_r, cap_a = nl.capacity_radial, nl.capacity_angular
+        """A potential's kernels in order; each adds its part to the per-atom outputs in ``b``."""
         b["force"].fill(0.0)
         b["virial"].fill(0.0)
-
-        i32 = np.int32
-        N = i32(n)
-        grid, block = ((n + BLOCK_SIZE - 1) // BLOCK_SIZE,), (BLOCK_SIZE,)
-        pairs = n_types * n_types
-        radial_list = (nl.nn_radial, nl.nl_radial, nl.dx_radial, nl.dy_radial, nl.dz_radial)
-        angular_list = (nl.nn_angular, nl.nl_angular, nl.dx_angular, nl.dy_angular,
-                        nl.dz_angular)
-        radial_sizes = {"nn_radial": n, **{k: cap_r * n for k in (
-            "nl_radial", "dx_radial", "dy_radial", "dz_radial")}}
-        angular_sizes = {"nn_angular": n, **{k: cap_a * n for k in (
-            "nl_angular", "dx_angular", "dy_angular", "dz_angular")}}
-        c_radial_size = pairs * n_radial * (model.n_basis_radial + 1)
-        c_angular_size = pairs * n_angular * (model.n_basis_angular + 1)
-        ann_size = n_types * ((dim + 2) * model.n_neuron + 1)
-        launch = self._launch
-
-        launch("nep_descriptor", grid, block, (
-            N, i32(n_types), i32(model.n_max_radial), i32(model.n_basis_radial),
-            i32(model.n_max_angular), i32(model.n_basis_angular), i32(l_max), i32(self._extras),
-            i32(cap_r), i32(cap_a), types, *radial_list, *angular_list,
-            p["rc_radial"], p["rc_angular"], p["c_radial"], p["c_angular"], b["q"], b["dU_ds"],
-        ), {"types": n, **radial_sizes, **angular_sizes, "rc_radial": pairs, "rc_angular": pairs,
-            "c_radial": c_radial_size, "c_angular": c_angular_size, "q": dim * n,
-            "sum_fxyz": n_sums * n})
-        launch("nep_ann", grid, block, (
-            N, i32(dim), i32(model.n_neuron), types, p["q_scaler"], p["ann"], b["q"],
-            b["energies"], b["fp"],
-        ), {"types": n, "q_scaler": dim, "ann": ann_size, "q": dim * n, "energy": n,
-            "fp": dim * n})
+        self.launch_descriptor(types, nl, b["q"], b["dU_ds"])
+        self.launch_ann(types, self._params["ann"], b["q"], b["energies"], b["fp"])
         # the angular sums are replaced by dU/ds in place (kernels/nep_ann.cu)
-        launch("nep_angular_gradient", grid, block, (
-            N, i32(model.n_max_radial), i32(model.n_max_angular), i32(l_max), i32(self._extras),
-            b["fp"], b["dU_ds"],
-        ), {"fp": dim * n, "sum_fxyz": n_sums * n})
-        launch("nep_force_radial", grid, block, (
-            N, i32(n_types), i32(model.n_max_radial), i32(model.n_basis_radial), i32(cap_r),
-            types, *radial_list, p["rc_radial"], p["c_radial"], b["fp"], b["force"], b["virial"],
-        ), {"types": n, **radial_sizes, "rc_radial": pairs, "c_radial": c_radial_size,
-            "fp": dim * n, "force": 3 * n, "virial": 9 * n})
-        launch("nep_force_angular", grid, block, (
-            N, i32(n_types), i32(model.n_max_angular), i32(model.n_basis_angular), i32(l_max),
-            i32(cap_a), types, *angular_list, p["rc_angular"], p["c_angular"], b["dU_ds"],
-            b["force"], b["virial"],
-        ), {"types": n, **angular_sizes, "rc_angular": pairs, "c_angular": c_angular_size,
-            "dU_ds": n_sums * n, "force": 3 * n, "virial": 9 * n})
-        if p["zbl"] is not None:
-            launch("nep_zbl", grid, block, (
-                N, i32(n_types), i32(cap_a), types, *angular_list, p["zbl"], b["energies"],
-                b["force"], b["virial"],
-            ), {"types": n, **angular_sizes, "zbl": int(p["zbl"].size), "energy": n,
-                "force": 3 * n, "virial": 9 * n})
+        self.launch_angular_gradient(b["fp"], b["dU_ds"])
+        self.launch_forces(types, nl, b["fp"], b["dU_ds"], b["force"], b["virial"])
+        if self._params["zbl"] is not None:
+            self.launch_zbl(types, nl, b["energies"], b["force"], b["virial"])
+
+    # ----------------------------------------- launches shared with gpunep.plans
+    @property
+    def params(self) -> dict[str, Any]:
+        """The model's device arrays by name (:class:`gpunep.device_layout.ModelArrays`)."""
+        return self._params
+
+    def launch_threads(self, name: str, n: int, args: tuple, sizes: dict[str, int]) -> None:
+        """Launch kernel ``name`` with one thread per item over ``n`` items (n >= 1)."""
+        self._launch(name, ((n + BLOCK_SIZE - 1) // BLOCK_SIZE,), (BLOCK_SIZE,), args, sizes)
+
+    def radial_pair_arguments(self, types: Any, nl: Any) -> tuple[tuple, dict[str, int]]:
+        """The leading arguments (and pointer sizes) of every kernel over the radial pairs:
+        ``N, n_types, n_max_radial, n_basis_radial, capacity_radial, types, nn_radial,
+        nl_radial, dx_radial, dy_radial, dz_radial, rc_radial, c_radial``."""
+        model, p, i32 = self.model, self._params, np.int32
+        n, cap = int(types.shape[0]), nl.capacity_radial
+        args = (i32(n), i32(len(model.types)), i32(model.n_max_radial), i32(model.n_basis_radial),
+                i32(cap), types, nl.nn_radial, nl.nl_radial, nl.dx_radial, nl.dy_radial,
+                nl.dz_radial, p["rc_radial"], p["c_radial"])
+        sizes = {"types": n, "nn_radial": n, "nl_radial": cap * n, "dx_radial": cap * n,
+                 "dy_radial": cap * n, "dz_radial": cap * n, "rc_radial": int(p["rc_radial"].size),
+                 "c_radial": int(p["c_radial"].size)}
+        return args, sizes
+
+    def angular_pair_arguments(self, types: Any, nl: Any) -> tuple[tuple, dict[str, int]]:
+        """The leading arguments (and pointer sizes) of every kernel over the angular pairs:
+        ``N, n_types, n_max_angular, n_basis_angular, l_max, capacity_angular, types,
+        nn_angular, nl_angular, dx_angular, dy_angular, dz_angular, rc_angular, c_angular``."""
+        model, p, i32 = self.model, self._params, np.int32
+        n, cap = int(types.shape[0]), nl.capacity_angular
+        args = (i32(n), i32(len(model.types)), i32(model.n_max_angular),
+                i32(model.n_basis_angular), i32(model.l_max_3b), i32(cap), types, nl.nn_angular,
+                nl.nl_angular, nl.dx_angular, nl.dy_angular, nl.dz_angular, p["rc_angular"],
+                p["c_angular"])
+        sizes = {"types": n, "nn_angular": n, "nl_angular": cap * n, "dx_angular": cap * n,
+                 "dy_angular": cap * n, "dz_angular": cap * n,
+                 "rc_angular": int(p["rc_angular"].size), "c_angular": int(p["c_angular"].size)}
+        return args, sizes
+
+    @property
+    def n_angular_sums(self) -> int:
+        """Angular sums per atom, (n_max_angular + 1) ((l_max + 1)^2 - 1)."""
+        return (self.model.n_max_angular + 1) * ((self.model.l_max_3b + 1) ** 2 - 1)
+
+    def launch_descriptor(self, types: Any, nl: Any, q: Any, sums: Any) -> None:
+        """Unscaled descriptors into ``q`` (dim, N) and the angular sums into ``sums``."""
+        model, p, i32 = self.model, self._params, np.int32
+        n = int(types.shape[0])
+        radial, radial_sizes = self.radial_pair_arguments(types, nl)
+        angular, angular_sizes = self.angular_pair_arguments(types, nl)
+        self.launch_threads("nep_descriptor", n, (
+            *radial[:4], i32(model.n_max_angular), i32(model.n_basis_angular),
+            i32(model.l_max_3b), i32(self._extras), radial[4], angular[5], types, *radial[6:11],
+            *angular[7:12], p["rc_radial"], p["rc_angular"], p["c_radial"], p["c_angular"], q, sums,
+        ), {**radial_sizes, **angular_sizes, "q": model.n_descriptor * n,
+            "sum_fxyz": self.n_angular_sums * n})
+
+    def launch_ann(self, types: Any, ann: Any, q: Any, energies: Any, fp: Any) -> None:
+        """The network laid out in ``ann`` (see kernels/nep_ann.cu): outputs into
+        ``energies`` (N,) and their gradients into ``fp`` (dim, N)."""
+        model, i32 = self.model, np.int32
+        n, dim = int(types.shape[0]), model.n_descriptor
+        self.launch_threads("nep_ann", n, (
+            i32(n), i32(dim), i32(model.n_neuron), types, self._params["q_scaler"], ann, q,
+            energies, fp,
+        ), {"types": n, "q_scaler": dim, "ann": len(model.types) * ((dim + 2) * model.n_neuron + 1),
+            "q": dim * n, "energy": n, "fp": dim * n})
+
+    def launch_angular_gradient(self, fp: Any, sums: Any) -> None:
+        """Replace the angular sums in ``sums`` by dF/ds for the gradient ``fp``."""
+        model, i32 = self.model, np.int32
+        n = int(sums.size) // self.n_angular_sums
+        self.launch_threads("nep_angular_gradient", n, (
+            i32(n), i32(model.n_max_radial), i32(model.n_max_angular), i32(model.l_max_3b),
+            i32(self._extras), fp, sums,
+        ), {"fp": model.n_descriptor * n, "sum_fxyz": self.n_angular_sums * n})
+
+    def launch_forces(self, types: Any, nl: Any, fp: Any, dU_ds: Any, force: Any,
+                      virial: Any) -> None:
+        """Add the descriptor forces and per-atom virials of the gradient ``fp`` / ``dU_ds``."""
+        n, dim = int(types.shape[0]), self.model.n_descriptor
+        radial, radial_sizes = self.radial_pair_arguments(types, nl)
+        self.launch_threads("nep_force_radial", n, (*radial, fp, force, virial), {
+            **radial_sizes, "fp": dim * n, "force": 3 * n, "virial": 9 * n})
+        angular, angular_sizes = self.angular_pair_arguments(types, nl)
+        self.launch_threads("nep_force_angular", n, (*angular, dU_ds, force, virial), {
+            **angular_sizes, "dU_ds": self.n_angular_sums * n, "force": 3 * n, "virial": 9 * n})
+
+    def launch_zbl(self, types: Any, nl: Any, energies: Any, force: Any, virial: Any) -> None:
+        """Add the ZBL energies, forces and per-atom virials (angular pairs, NEP_SPEC §3.11)."""
+        p = self._params
+        n = int(types.shape[0])
+        angular, angular_sizes = self.angular_pair_arguments(types, nl)
+        self.launch_threads("nep_zbl", n, (
+            angular[0], angular[1], angular[5], types, *angular[7:12], p["zbl"], energies, force,
+            virial,
+        ), {"types": n, **{k: v for k, v in angular_sizes.items() if not k.startswith(("rc", "c_"))},
+            "zbl": int(p["zbl"].size), "energy": n, "force": 3 * n, "virial": 9 * n})
 
     def _collect(self, system_index: Any, n_structures: int, nl: Any, b: dict[str, Any],
-                 descriptors: bool) -> dict[str, Any]:
-        """Per-structure sums on the device, then everything in a single download."""
+                 descriptors: bool, extra: list[tuple[str, Any, tuple[int, ...]]]) -> dict[str, Any]:
+        """Per-structure sums on the device, then everything (and the plan's ``extra``
+        parts, returned by name) in a single download."""
         xp = self.xp
         n = int(system_index.shape[0])
         dim = self.model.n_descriptor
@@ -305,6 +371,7 @@ class Evaluator:
             scaled = (b["q"].reshape(dim, n).astype(np.float64)
                       * self._params["q_scaler"].astype(np.float64)[:, None])
             parts.append(("descriptors_t", scaled, (dim, n)))
+        parts += extra
         flat = self._download(xp.concatenate([a.reshape(-1) for _, a, _ in parts]))
         host: dict[str, Any] = {}
         start = 0
@@ -322,6 +389,7 @@ class Evaluator:
         }
         if descriptors:
             out["descriptors"] = np.ascontiguousarray(host["descriptors_t"].T)
+        out.update({name: host[name] for name, _, _ in extra})
         return out
 
     def _launch(self, name: str, grid: tuple, block: tuple, args: tuple,
@@ -343,6 +411,8 @@ class Evaluator:
                 "force": xp.zeros(3 * n, dtype=np.float64),
                 "virial": xp.zeros(9 * n, dtype=np.float64),
             }
+            if self.plan is not None:
+                self._buffers.update(self.plan.workspace(self, n))
             self._buffer_atoms = n
         return self._buffers
 
@@ -352,9 +422,11 @@ class Evaluator:
 
     def _empty_result(self, batch: Batch, descriptors: bool) -> BatchResult:
         s = batch.n_structures
-        return BatchResult(
+        fields = dict(
             energy=np.zeros(s), virial=np.zeros((s, 3, 3)), energies=np.zeros(0),
             forces=np.zeros((0, 3)), virials=np.zeros((0, 3, 3)),
             descriptors=np.zeros((0, self.model.n_descriptor)) if descriptors else None,
-            backend=self.module.backend, precision=self.module.precision,
         )
+        if self.plan is not None:
+            fields.update(self.plan.empty_result(s))
+        return BatchResult(**fields, backend=self.module.backend, precision=self.module.precision)

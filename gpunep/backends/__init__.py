@@ -25,13 +25,11 @@ def _reference(model: "Model", precision: str | None, **options: Any) -> Backend
     return ReferenceBackend(model, precision, **options)
 
 
-# The kernel backends take the charge-model options but evaluate no charge
-# models yet (KernelBackend refuses them by name), so the options change nothing there.
 def _kernels(executor: str) -> Factory:
     def factory(model: "Model", precision: str | None, **options: Any) -> Backend:
         from gpunep.backends.kernel_backend import KernelBackend
 
-        return KernelBackend(model, executor, precision)
+        return KernelBackend(model, executor, precision, **options)
 
     return factory
 
@@ -40,7 +38,7 @@ def _auto(model: "Model", precision: str | None, **options: Any) -> Backend:
     from gpunep.backends import cuda
     from gpunep.backends.kernel_backend import KernelBackend
 
-    return KernelBackend(model, "cuda" if cuda.is_available() else "host", precision)
+    return KernelBackend(model, "cuda" if cuda.is_available() else "host", precision, **options)
 
 
 # name -> factory(model, precision, **options); a new backend is one entry.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from gpunep.backends.base import Backend
 from gpunep.device_layout import check_supported
 from gpunep.evaluator import Evaluator, NeighborMaxima
+from gpunep.reference.ewald import KSPACE
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
@@ -41,32 +42,42 @@ class KernelBackend(Backend):
 
     Parameters
     ----------
-    model : a potential model (NEP3, NEP4 or NEP5, with or without ZBL)
+    model : a potential (NEP3, NEP4 or NEP5, with or without ZBL), charge,
+        dipole or polarizability model
     executor : 'host' (CPU, OpenMP) or 'cuda' (CuPy, NVIDIA GPU)
     precision : 'float32' (default, like GPUMD) or 'float64'
+    kspace, mean_d_correction : charge models' Ewald sum ('truncated' or
+        'converged') and chain rule, as in :func:`gpunep.reference.evaluate`;
+        other models ignore them
 
     Raises
     ------
     UnsupportedModelError
-        Charge, dipole, polarizability or temperature models (before anything compiles).
+        Temperature models (before anything compiles).
     BackendUnavailableError
         No C++ compiler (host) or no CuPy/GPU (cuda).
     ValueError
-        An unknown precision.
+        An unknown precision or kspace.
     """
 
-    def __init__(self, model: "Model", executor: str, precision: str | None = None):
+    def __init__(self, model: "Model", executor: str, precision: str | None = None, *,
+                 kspace: str = "truncated", mean_d_correction: bool = True):
         precision = DEFAULT_PRECISION if precision is None else precision
         if precision not in PRECISIONS:
             raise ValueError(
                 f"the {executor} backend computes in {' or '.join(PRECISIONS)}, "
                 f"not precision={precision!r}"
             )
+        if kspace not in KSPACE:
+            raise ValueError(f"kspace must be one of {', '.join(KSPACE)}, not {kspace!r}")
         check_supported(model)
         self.name = executor
         self.precision = precision
         self.model = model
-        self.evaluator = Evaluator(model, load_module(executor, precision))
+        self.kspace = kspace
+        self.mean_d_correction = bool(mean_d_correction)
+        self.evaluator = Evaluator(model, load_module(executor, precision), kspace=kspace,
+                                   mean_d_correction=mean_d_correction)
 
     @property
     def neighbor_maxima(self) -> NeighborMaxima | None:
