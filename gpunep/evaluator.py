@@ -112,7 +112,7 @@ class Evaluator:
     module : a :class:`~gpunep.backends.module.KernelModule` (host or cuda)
     neighbor_strategy : 'auto', 'small' or 'cell' (see :mod:`gpunep.neighbors`)
     kspace, mean_d_correction : charge models' Ewald sum and chain rule (see
-        :class:`gpunep.plans.charges.ChargePlan`); other models ignore them
+        :class:`gpunep.charge_plan.ChargePlan`); other models ignore them
 
     Potentials run the launches below; other model types add theirs through
     a plan (:mod:`gpunep.plans`) that reuses them.

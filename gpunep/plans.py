@@ -5,9 +5,9 @@ charge, dipole or polarizability model gets a plan from :func:`model_plan`
 that reuses the evaluator's shared launches (descriptor, network, angular
 gradient, forces, ZBL) and adds its own kernels, buffers and outputs:
 
-* :class:`~gpunep.plans.charges.ChargePlan`: qNEP (NEP_SPEC §4);
-* :class:`~gpunep.plans.tensors.DipolePlan`,
-  :class:`~gpunep.plans.tensors.PolarizabilityPlan`: TNEP (NEP_SPEC §5).
+* :class:`~gpunep.charge_plan.ChargePlan`: qNEP (NEP_SPEC §4);
+* :class:`~gpunep.tensor_plan.DipolePlan`,
+  :class:`~gpunep.tensor_plan.PolarizabilityPlan`: TNEP (NEP_SPEC §5).
 
 A plan implements :class:`ModelPlan`; the evaluator calls ``upload`` (host
 setup per batch, before any launch), ``workspace`` (extra per-atom
@@ -61,18 +61,18 @@ def model_plan(model: "Model", kspace: str = "truncated",
     """The plan of ``model``'s type, or None for a potential (the evaluator's own launches).
 
     ``kspace`` and ``mean_d_correction`` are the charge models' options (see
-    :class:`~gpunep.plans.charges.ChargePlan`); other model types ignore them.
+    :class:`~gpunep.charge_plan.ChargePlan`); other model types ignore them.
     """
     if model.model_type == "potential_with_charges":
-        from gpunep.plans.charges import ChargePlan
+        from gpunep.charge_plan import ChargePlan
 
         return ChargePlan(model, kspace=kspace, mean_d_correction=mean_d_correction)
     if model.model_type == "dipole":
-        from gpunep.plans.tensors import DipolePlan
+        from gpunep.tensor_plan import DipolePlan
 
         return DipolePlan()
     if model.model_type == "polarizability":
-        from gpunep.plans.tensors import PolarizabilityPlan
+        from gpunep.tensor_plan import PolarizabilityPlan
 
         return PolarizabilityPlan()
     return None
