@@ -218,8 +218,8 @@ def predict(
     MemoryError
         A single structure does not fit in memory.
     UnsupportedModelError
-        A model type the chosen backend cannot evaluate (the message says
-        which backend can).
+        A model the chosen kernel backend cannot evaluate (e.g. sizes beyond
+        the kernels' limits); the message points to ``backend='reference'``.
     """
     if not isinstance(model, Model):
         model = read_model(model)
@@ -252,8 +252,8 @@ def _backend(model: Model, name: str, precision: str | None, kspace: str,
         # No silent fallback: the reference backend is float64 numpy, orders of magnitude
         # slower than the kernels, and the user should choose that knowingly.
         raise UnsupportedModelError(
-            f"{exc}; the 'reference' backend (numpy, float64) evaluates this model: "
-            "pass backend='reference' (gpunep predict/compare: --backend reference)") from exc
+            f"{exc}; the 'reference' backend (numpy, float64) is not bound by the kernels' "
+            "limits: pass backend='reference' (gpunep predict/compare: --backend reference)") from exc
 
 
 @dataclass

@@ -265,3 +265,25 @@ def test_out_of_memory_split_keeps_the_net_charges(charge_model, monkeypatch):
     assert flaky.sizes[0] == 6 and max(flaky.sizes[1:]) < 6  # it split
     for name in ("energy", "forces", "charges", "raw_charges", "bec"):
         np.testing.assert_allclose(getattr(result, name), getattr(expected, name), rtol=0, atol=ATOL)
+
+
+def test_a_model_beyond_the_kernels_points_to_the_reference(tmp_path, capsys):
+    import ase.io
+
+    from gpunep.cli import main
+    from gpunep.errors import UnsupportedModelError
+
+    # n_max_radial = 17 is beyond the kernels' register arrays (n_max + 1 <= 17); numpy has no such limit
+    big = random_model(("Te", "Pb", "Si"), cutoff=(5.0, 4.0), n_max=(17, 3), basis_size=(6, 5),
+                       l_max=(4, 2, 1), n_neuron=12, seed=11)
+    structures = mixed_structures()
+    with pytest.raises(UnsupportedModelError, match=r"n_max_radial \+ 1 is 18.*pass backend='reference'"):
+        predict(big, structures, backend="host")  # no silent fallback to the slow numpy code
+    energy, forces, _ = _one_at_a_time(big, structures, "reference", None)
+    result = predict(big, structures, backend="reference")
+    np.testing.assert_allclose(result.energy, energy, rtol=0, atol=ATOL)
+    model_file, data = tmp_path / "big.txt", tmp_path / "data.xyz"
+    big.write(str(model_file))
+    ase.io.write(data, structures[:2], format="extxyz")
+    assert main(["predict", str(model_file), str(data), "-o", str(tmp_path / "out")]) == 2
+    assert "--backend reference" in capsys.readouterr().err
