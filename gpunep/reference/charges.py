@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gpunep.errors import UnsupportedModelError
 from gpunep.reference import ann
 from gpunep.reference.environment import Descriptors, Tables, describe, pair_forces, zbl_terms
 from gpunep.reference.ewald import kvectors, real_space, reciprocal
@@ -48,7 +49,15 @@ class ChargeResult:
 
 
 def ewald_alpha(model: "Model") -> float:
-    """GPUMD's Ewald splitting parameter ``alpha = pi / rc_R`` (Å^-1; §4.2)."""
+    """GPUMD's Ewald splitting parameter ``alpha = pi / rc_R`` (Å^-1; §4.2).
+
+    qNEP has a single radial cutoff (GPUMD refuses per-type cutoffs, §4.5).
+    """
+    if not np.isscalar(model.radial_cutoff):
+        raise UnsupportedModelError(
+            "charge models need a single radial cutoff (Ewald alpha = pi / rc_R, NEP_SPEC §4.5); "
+            f"this one has per-type cutoffs {list(model.radial_cutoff)}"
+        )
     return math.pi / float(model.radial_cutoff)
 
 

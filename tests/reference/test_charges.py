@@ -363,3 +363,18 @@ def test_madelung_constant_of_rock_salt(alpha):
              + real_space(pairs, charges, alpha)).energies.sum()
     expected = -1.747564594633 * K_C * 4 / (a / 2)
     assert abs(total - expected) <= 1e-10 * abs(expected)
+
+
+def test_charge_model_with_per_type_cutoffs_is_refused_clearly():
+    # GPUMD's qNEP takes one radial cutoff (alpha = pi / rc_R, NEP_SPEC §4.5)
+    from ase.build import bulk
+
+    from gpunep.errors import UnsupportedModelError
+    from gpunep.model import random_model
+    from gpunep.reference import evaluate
+    from gpunep.structures import pack
+
+    model = random_model(("Te", "Pb"), model_type="potential_with_charges", charge_mode=2,
+                         cutoff=([6.0, 5.0], [4.0, 3.5]), n_neuron=4)
+    with pytest.raises(UnsupportedModelError, match="single radial cutoff"):
+        evaluate(model, pack(bulk("PbTe", "rocksalt", a=6.5), model))
