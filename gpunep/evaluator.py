@@ -9,6 +9,12 @@ sizes and the grid shapes. It takes a kernel module (host or cuda, see
     -> nep_angular_gradient -> nep_force_radial -> nep_force_angular
     [-> nep_zbl] -> per-structure sums (xp.bincount) -> one download
 
+Charge, dipole and polarizability models run the same sequence through a
+plan (:mod:`gpunep.plans`: charges, Ewald and BEC in
+:mod:`gpunep.charge_plan`, dipoles and polarizabilities in
+:mod:`gpunep.tensor_plan`) built from the evaluator's shared ``launch_*``
+methods, so argument lists and grids still live in one place per kernel.
+
 Setting ``GPUNEP_PROFILE=1`` times every launch (synchronising after each
 on a GPU) and the host-side phases; :attr:`Evaluator.profile` holds the
 wall seconds and calls per name (``benchmarks/host_scaling.py`` prints them).
