@@ -5,12 +5,14 @@ sizes and the grid shapes. It takes a kernel module (host or cuda, see
 :mod:`gpunep.backends.module`) and works with that module's array library
 (``module.xp``), so the CPU tests run exactly the sequence the GPU runs:
 
-    upload batch -> neighbor lists -> nep_descriptor -> nep_ann
-    -> nep_angular_gradient -> nep_force_radial -> nep_force_angular
-    [-> nep_zbl] -> per-structure sums (xp.bincount) -> one download
+    upload batch -> neighbor lists -> nep_potential (descriptor, network and
+    gradients per atom) -> nep_force (radial, angular [, ZBL] per atom)
+    -> per-structure sums (xp.bincount) -> one download
 
-Charge, dipole and polarizability models run the same sequence through a
-plan (:mod:`gpunep.plans`: charges, Ewald and BEC in
+Charge, dipole and polarizability models run the same steps as separate
+launches (nep_descriptor -> nep_ann -> nep_angular_gradient ->
+nep_force_radial -> nep_force_angular [-> nep_zbl], same device code)
+through a plan (:mod:`gpunep.plans`: charges, Ewald and BEC in
 :mod:`gpunep.charge_plan`, dipoles and polarizabilities in
 :mod:`gpunep.tensor_plan`) built from the evaluator's shared ``launch_*``
 methods, so argument lists and grids still live in one place per kernel.
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from gpunep.device_layout import check_supported, extras_mask, model_arrays
-from gpunep.neighbors import build_neighbor_lists, grown_capacity
+from gpunep.neighbors import build_neighbor_lists, grown_capacity, padded_atoms
 from gpunep.plans import model_plan
 from gpunep.structures import Batch, BatchResult
 
@@ -47,6 +49,10 @@ if TYPE_CHECKING:
 
 BLOCK_SIZE = 64  # threads per block for every NEP kernel, like GPUMD (NEP_SPEC §6.1)
 PROFILE_ENV = "GPUNEP_PROFILE"
+# Per atom, pre-contracting the radial network derivative costs n_types_present
+# (n_max + 1) (n_basis + 1) products and saves 2 n_max (n_basis + 1) per neighbor
+# pair; with tens of neighbors it pays while a batch holds up to about this many types.
+MAX_PRECONTRACTED_TYPES = 16
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,7 @@ class Evaluator:
         self.neighbor_maxima: NeighborMaxima | None = None
         self._extras = extras_mask(model)
         self._buffers: dict[str, Any] = {}
-        self._buffer_atoms: int | None = None
+        self._buffer_shape: tuple[int, int] | None = None
         self._neighbors = None
 
     # ----------------------------------------------------------------- public
@@ -214,9 +220,9 @@ class Evaluator:
             strategy=self.neighbor_strategy)
         self._neighbors = nl
         with self._phase("workspace"):
-            buffers = self._workspace(batch.n_atoms)
+            buffers = self._workspace(batch.n_atoms, dev["n_pre"])
         if self.plan is None:
-            self._launch_nep(dev["types"], nl, buffers)
+            self._launch_nep(dev, nl, buffers)
         else:
             self.plan.launch(self, dev, nl, buffers)
         with self._phase("collect"):
@@ -235,7 +241,11 @@ class Evaluator:
         if not np.all(np.isfinite(batch.positions)):
             atom = int(np.argwhere(~np.isfinite(batch.positions))[0, 0])
             raise ValueError(f"atom {atom} has a non-finite position {batch.positions[atom]}")
+        present = np.flatnonzero(np.bincount(types, minlength=n_types))
+        type_slot = np.full(n_types, -1, dtype=np.int32)
+        type_slot[present] = np.arange(len(present), dtype=np.int32)
         host = {
+            "type_slot": type_slot,
             "positions": np.ascontiguousarray(batch.positions, dtype=np.float64),
             "types": types,
             "cells": np.ascontiguousarray(batch.cells, dtype=np.float64),
@@ -243,19 +253,38 @@ class Evaluator:
             "offsets": np.ascontiguousarray(batch.offsets, dtype=np.int32),
             "system_index": np.ascontiguousarray(batch.system_index, dtype=np.int32),
         }
-        return {name: self.xp.asarray(value) for name, value in host.items()}
+        dev: dict[str, Any] = {name: self.xp.asarray(value) for name, value in host.items()}
+        # a potential's radial derivatives are pre-contracted per present neighbor
+        # type (kernels/nep_potential.cu) when that is cheaper: few types in the batch
+        few = self.plan is None and len(present) <= MAX_PRECONTRACTED_TYPES
+        dev["n_pre"] = len(present) if few else 0
+        return dev
 
-    def _launch_nep(self, types: Any, nl: Any, b: dict[str, Any]) -> None:
-        """A potential's kernels in order; each adds its part to the per-atom outputs in ``b``."""
-        b["force"].fill(0.0)
-        b["virial"].fill(0.0)
-        self.launch_descriptor(types, nl, b["q"], b["dU_ds"])
-        self.launch_ann(types, self._params["ann"], b["q"], b["energies"], b["fp"])
-        # the angular sums are replaced by dU/ds in place (kernels/nep_ann.cu)
-        self.launch_angular_gradient(b["fp"], b["dU_ds"])
-        self.launch_forces(types, nl, b["fp"], b["dU_ds"], b["force"], b["virial"])
-        if self._params["zbl"] is not None:
-            self.launch_zbl(types, nl, b["energies"], b["force"], b["virial"])
+    def _launch_nep(self, dev: dict[str, Any], nl: Any, b: dict[str, Any]) -> None:
+        """A potential's two kernels: per-atom descriptor, network and gradients, then forces."""
+        model, p, i32 = self.model, self._params, np.int32
+        types, type_slot, n_pre = dev["types"], dev["type_slot"], dev["n_pre"]
+        n, dim = int(types.shape[0]), model.n_descriptor
+        radial, radial_sizes = self.radial_pair_arguments(types, nl)
+        angular, angular_sizes = self.angular_pair_arguments(types, nl)
+        lists = (*radial[6:11], *angular[7:12])  # nn, nl, dx, dy, dz of both lists
+        tables = (p["rc_radial"], p["rc_angular"], p["c_radial"], p["c_angular"])
+        sizes = {**radial_sizes, **angular_sizes, "type_slot": len(model.types), "fp": dim * n,
+                 "pre_radial": int(b["pre_radial"].size), "dU_ds": self.n_angular_sums * n,
+                 "energy": n}
+        self.launch_threads("nep_potential", n, (
+            *radial[:4], i32(model.n_max_angular), i32(model.n_basis_angular),
+            i32(model.l_max_3b), i32(self._extras), i32(dim), i32(model.n_neuron), i32(n_pre),
+            radial[4], angular[5], types, type_slot, *lists, *tables, p["q_scaler"], p["ann"],
+            b["q"], b["energies"], b["fp"], b["pre_radial"], b["dU_ds"],
+        ), {**sizes, "q_scaler": dim, "ann": int(p["ann"].size), "q": dim * n})
+        zbl = p["zbl"] if p["zbl"] is not None else p["rc_radial"]  # read only with has_zbl
+        self.launch_threads("nep_force", n, (
+            *radial[:4], i32(model.n_max_angular), i32(model.n_basis_angular),
+            i32(model.l_max_3b), i32(n_pre), i32(p["zbl"] is not None), radial[4], angular[5],
+            types, type_slot, *lists, *tables, b["fp"], b["pre_radial"], b["dU_ds"], zbl,
+            b["energies"], b["force"], b["virial"],
+        ), {**sizes, "zbl": int(zbl.size), "force": 3 * n, "virial": 9 * n})
 
     # ----------------------------------------- launches shared with gpunep.plans
     @property
@@ -273,11 +302,12 @@ class Evaluator:
         nl_radial, dx_radial, dy_radial, dz_radial, rc_radial, c_radial``."""
         model, p, i32 = self.model, self._params, np.int32
         n, cap = int(types.shape[0]), nl.capacity_radial
+        entries = cap * padded_atoms(n)
         args = (i32(n), i32(len(model.types)), i32(model.n_max_radial), i32(model.n_basis_radial),
                 i32(cap), types, nl.nn_radial, nl.nl_radial, nl.dx_radial, nl.dy_radial,
                 nl.dz_radial, p["rc_radial"], p["c_radial"])
-        sizes = {"types": n, "nn_radial": n, "nl_radial": cap * n, "dx_radial": cap * n,
-                 "dy_radial": cap * n, "dz_radial": cap * n, "rc_radial": int(p["rc_radial"].size),
+        sizes = {"types": n, "nn_radial": n, "nl_radial": entries, "dx_radial": entries,
+                 "dy_radial": entries, "dz_radial": entries, "rc_radial": int(p["rc_radial"].size),
                  "c_radial": int(p["c_radial"].size)}
         return args, sizes
 
@@ -287,12 +317,13 @@ class Evaluator:
         nn_angular, nl_angular, dx_angular, dy_angular, dz_angular, rc_angular, c_angular``."""
         model, p, i32 = self.model, self._params, np.int32
         n, cap = int(types.shape[0]), nl.capacity_angular
+        entries = cap * padded_atoms(n)
         args = (i32(n), i32(len(model.types)), i32(model.n_max_angular),
                 i32(model.n_basis_angular), i32(model.l_max_3b), i32(cap), types, nl.nn_angular,
                 nl.nl_angular, nl.dx_angular, nl.dy_angular, nl.dz_angular, p["rc_angular"],
                 p["c_angular"])
-        sizes = {"types": n, "nn_angular": n, "nl_angular": cap * n, "dx_angular": cap * n,
-                 "dy_angular": cap * n, "dz_angular": cap * n,
+        sizes = {"types": n, "nn_angular": n, "nl_angular": entries, "dx_angular": entries,
+                 "dy_angular": entries, "dz_angular": entries,
                  "rc_angular": int(p["rc_angular"].size), "c_angular": int(p["c_angular"].size)}
         return args, sizes
 
@@ -402,24 +433,24 @@ class Evaluator:
                 sizes: dict[str, int]) -> None:
         self.module.get_function(name)(grid, block, args, sizes=sizes)
 
-    def _workspace(self, n: int) -> dict[str, Any]:
-        """Per-atom device buffers, reused while the number of atoms stays the same."""
+    def _workspace(self, n: int, n_pre: int) -> dict[str, Any]:
+        """Per-atom device buffers, reused while the atom and present-type counts stay the same."""
         model = self.model
-        dim = model.n_descriptor
-        n_sums = (model.n_max_angular + 1) * ((model.l_max_3b + 1) ** 2 - 1)
-        if n != self._buffer_atoms:
+        if (n, n_pre) != self._buffer_shape:
             xp, real = self.xp, self.module.real_dtype
+            dim = model.n_descriptor
             self._buffers = {
                 "q": xp.zeros(dim * n, dtype=real),
                 "fp": xp.zeros(dim * n, dtype=real),
-                "dU_ds": xp.zeros(n_sums * n, dtype=real),
+                "pre_radial": xp.zeros(max(1, n_pre * (model.n_basis_radial + 1) * n), dtype=real),
+                "dU_ds": xp.zeros(self.n_angular_sums * n, dtype=real),
                 "energies": xp.zeros(n, dtype=np.float64),
                 "force": xp.zeros(3 * n, dtype=np.float64),
                 "virial": xp.zeros(9 * n, dtype=np.float64),
             }
             if self.plan is not None:
                 self._buffers.update(self.plan.workspace(self, n))
-            self._buffer_atoms = n
+            self._buffer_shape = (n, n_pre)
         return self._buffers
 
     def _download(self, array: Any) -> np.ndarray:

@@ -17,8 +17,13 @@ vectors):
            device), fill, then search each atom's stencil of bins. O(N): the
            choice for large structures.
 
-Layout (GPUMD's): lists are slot-major, ``nl[slot * N + i]``, and
-``dx[slot * N + i] = x_j(image) - x_i`` (double). Entries of each list are
+Layout: lists are slot-major within tiles of :data:`TILE` atoms (GPUMD's
+slot-major ``slot * N + i``, tiled so that one atom's slots are consecutive
+cache lines on a CPU while a GPU warp's reads stay whole sectors; see
+``kernels/nep_layout.cuh``): entry ``slot`` of atom ``i`` is at
+:func:`entry_index` ``(slot, i, capacity)``, and ``dx[e] = x_j(image) - x_i``
+(double). Every list array holds ``capacity * padded_atoms(N)`` values;
+:meth:`NeighborLists.slot_major` gives plain ``[slot, i]`` host copies. Entries of each list are
 sorted by ``(j, k)``, ``k`` the integer lattice shift of the image
 (``r_ij = r_j - r_i + k . cell`` with the positions as given), which makes
 results deterministic and the same on every executor. ``nn[i]``
@@ -48,6 +53,9 @@ CELL_LIST_MIN_ATOMS = 1000
 many atoms per structure (below it the brute-force scan of a structure is
 cheaper than binning)."""
 
+TILE = 8
+"""Atoms per tile of the list layout (``NEP_TILE`` of kernels/nep_layout.cuh)."""
+
 _GEOMETRY_STRIDE = 16  # doubles per structure, see kernels/nep_neighbor.cu
 _BINS_STRIDE = 8       # ints per structure
 _ATOM_CELL_STRIDE = 8  # ints per atom (bin coordinates, wraps, bin)
@@ -62,9 +70,10 @@ class NeighborLists:
     Attributes
     ----------
     nn_radial, nn_angular : (N,) int32 stored counts, ``min(true count, capacity)``
-    nl_radial, nl_angular : (capacity * N,) int32 neighbor index, ``nl[slot * N + i]``
-    dx_radial, dy_radial, dz_radial, dx_angular, ... : (capacity * N,) float64
-        components of ``r_j(image) - r_i``, same layout
+    nl_radial, nl_angular : (capacity * padded_atoms(N),) int32 neighbor index at
+        ``entry_index(slot, i, capacity)``
+    dx_radial, dy_radial, dz_radial, dx_angular, ... : float64 components of
+        ``r_j(image) - r_i``, same layout
     max_counts : (2,) int32 largest TRUE radial and angular count of any atom
         (what GPUMD reports in neighbor.out); above a capacity means overflow
     capacity_radial, capacity_angular : the slots per atom
@@ -90,6 +99,33 @@ class NeighborLists:
     @property
     def n_atoms(self) -> int:
         return int(self.nn_radial.shape[0])
+
+    def slot_major(self, kind: str) -> dict[str, np.ndarray]:
+        """Host copies of the ``kind`` ('radial' or 'angular') lists as (capacity, N) arrays.
+
+        ``[slot, i]`` is entry ``slot`` of atom ``i`` (meaningful for ``slot < nn[i]``);
+        keys 'nl', 'dx', 'dy', 'dz'.
+        """
+        capacity = getattr(self, f"capacity_{kind}")
+        n = self.n_atoms
+        slot, atom = np.meshgrid(np.arange(capacity), np.arange(n), indexing="ij")
+        index = entry_index(slot, atom, capacity)
+        out = {}
+        for name in ("nl", "dx", "dy", "dz"):
+            values = getattr(self, f"{name}_{kind}")
+            values = values if isinstance(values, np.ndarray) else values.get()
+            out[name] = values[index]
+        return out
+
+
+def padded_atoms(n: int) -> int:
+    """Atoms rounded up to whole tiles: list arrays hold ``capacity * padded_atoms(n)`` values."""
+    return -(-int(n) // TILE) * TILE
+
+
+def entry_index(slot: Any, atom: Any, capacity: int) -> Any:
+    """Index of entry ``slot`` of atom ``atom`` in a list array (``nep_entry`` of the kernels)."""
+    return ((atom // TILE) * capacity + slot) * TILE + atom % TILE
 
 
 def grown_capacity(observed: int, capacity: int) -> int:
@@ -164,7 +200,7 @@ def build_neighbor_lists(
         "rc_radial": pairs, "rc_angular": pairs, "geometry": _GEOMETRY_STRIDE * n_structures,
         "bins": _BINS_STRIDE * n_structures})
 
-    rlist, alist = cap_r * n, cap_a * n
+    rlist, alist = cap_r * padded_atoms(n), cap_a * padded_atoms(n)
     outputs = (lists.nn_radial, lists.nl_radial, lists.dx_radial, lists.dy_radial, lists.dz_radial,
                lists.nn_angular, lists.nl_angular, lists.dx_angular, lists.dy_angular,
                lists.dz_angular, lists.max_counts)
@@ -233,8 +269,9 @@ def _allocate(xp: Any, n: int, n_structures: int, cap_r: int, cap_a: int,
         return out
 
     def lists(capacity: int) -> tuple:
-        return (xp.zeros(n, dtype=np.int32), xp.zeros(capacity * n, dtype=np.int32),
-                xp.zeros(capacity * n), xp.zeros(capacity * n), xp.zeros(capacity * n))
+        size = capacity * padded_atoms(n)
+        return (xp.zeros(n, dtype=np.int32), xp.zeros(size, dtype=np.int32),
+                xp.zeros(size), xp.zeros(size), xp.zeros(size))
 
     n_bins = _BINS_PER_ATOM * (n + n_structures)
     scratch = {

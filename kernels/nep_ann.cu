@@ -1,17 +1,14 @@
 // The neural network (NEP_SPEC §3.8) and the chain rule from the descriptor
-// back to the angular sums: one thread per atom.
+// back to the angular sums, as separate launches for the model types whose
+// plans combine them (gpunep/plans.py): one thread per atom. Potentials run
+// the fused nep_potential instead (same device functions, nep_ann.cuh).
 //
 //   nep_ann(N, dim, n_neuron, types, q_scaler, ann, q, energy, fp)
 //   nep_angular_gradient(N, n_max_radial, n_max_angular, l_max, extras, fp, sum_fxyz)
 //
-// ann holds one block per type, (dim + 2) * n_neuron + 1 values:
-//   W0 [mu * dim + nu] (n_neuron * dim), b0 (n_neuron), w1 (n_neuron),
-//   bias = b1 (+ the type's own output bias for NEP5; NEP3 repeats its single
-//   network for every type).
-// q (dim, N) is the unscaled descriptor; fp (dim, N) receives
-// dU_i/dq_nu = q_scaler[nu] * dU_i/dx_nu (the scaler applies twice, NEP_SPEC §8.3).
-#include "nep_common.cuh"
-#include "nep_invariants.cuh"
+// ann: see nep_ann.cuh. q (dim, N) is the unscaled descriptor; fp (dim, N)
+// receives dU_i/dq_nu; energy (N) receives U_i (written, not added to).
+#include "nep_ann.cuh"
 
 extern "C" __global__ void nep_ann(
   int N,
@@ -26,34 +23,15 @@ extern "C" __global__ void nep_ann(
 {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= N) return;
-  const real* w0 = ann + types[i] * ((dim + 2) * n_neuron + 1);
-  const real* b0 = w0 + n_neuron * dim;
-  const real* w1 = b0 + n_neuron;
-  const real bias = w1[n_neuron];
-
-  real x[NEP_MAX_DIM], dudx[NEP_MAX_DIM];
-  for (int nu = 0; nu < dim; ++nu) {
-    x[nu] = q_scaler[nu] * q[nu * N + i];
-    dudx[nu] = (real)0;
-  }
-  // U = sum_mu w1 tanh(W0 x - b0) - bias; both biases are subtracted
-  real u = (real)0;
-  for (int mu = 0; mu < n_neuron; ++mu) {
-    const real* row = w0 + mu * dim;
-    real a = (real)0;
-    for (int nu = 0; nu < dim; ++nu) a += row[nu] * x[nu];
-    const real h = nep_tanh(a - b0[mu]);
-    u += w1[mu] * h;
-    const real dh = w1[mu] * ((real)1 - h * h);
-    for (int nu = 0; nu < dim; ++nu) dudx[nu] += dh * row[nu];
-  }
-  energy[i] = (double)(u - bias);
-  for (int nu = 0; nu < dim; ++nu) fp[nu * N + i] = q_scaler[nu] * dudx[nu];
+  real qi[NEP_MAX_DIM], fpi[NEP_MAX_DIM];
+  for (int nu = 0; nu < dim; ++nu) qi[nu] = q[nu * N + i];
+  energy[i] = (double)nep_ann_atom(dim, n_neuron, ann + types[i] * ((dim + 2) * n_neuron + 1),
+                                   q_scaler, qi, fpi);
+  for (int nu = 0; nu < dim; ++nu) fp[nu * N + i] = fpi[nu];
 }
 
-// Overwrites the angular sums s_{n,alpha}(i) in sum_fxyz with
-// G_{n,alpha}(i) = dU_i/ds_{n,alpha} = sum_lambda fp_{lambda,n}(i) dq_{lambda,n}/ds_{n,alpha}
-// (NEP_SPEC §3.9), which is all the angular force kernel needs of atom i.
+// Overwrites the angular sums s_{n,alpha}(i) in sum_fxyz with G_{n,alpha}(i)
+// (see nep_angular_gradient_atom).
 extern "C" __global__ void nep_angular_gradient(
   int N,
   int n_max_radial,
@@ -65,16 +43,5 @@ extern "C" __global__ void nep_angular_gradient(
 {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= N) return;
-  const int n_radial = n_max_radial + 1;
-  const int n_angular = n_max_angular + 1;
-  const int n_abc = (l_max + 1) * (l_max + 1) - 1;
-  int num_l = l_max;
-  for (int bit = 1; bit <= NEP_HAS_Q134; bit <<= 1) num_l += (extras & bit) ? 1 : 0;
-  for (int n = 0; n < n_angular; ++n) {
-    real s[NEP_NUM_OF_ABC], grad[NEP_NUM_OF_ABC], w[NEP_MAX_L + 6];
-    for (int a = 0; a < NEP_NUM_OF_ABC; ++a) s[a] = a < n_abc ? sum_fxyz[(n * n_abc + a) * N + i] : (real)0;
-    for (int b = 0; b < num_l; ++b) w[b] = fp[(n_radial + b * n_angular + n) * N + i];
-    nep_invariants_gradient(l_max, extras, s, w, grad);
-    for (int a = 0; a < n_abc; ++a) sum_fxyz[(n * n_abc + a) * N + i] = grad[a];
-  }
+  nep_angular_gradient_atom(i, N, n_max_radial, n_max_angular, l_max, extras, fp + i, N, sum_fxyz);
 }

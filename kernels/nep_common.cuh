@@ -9,6 +9,8 @@
 #ifndef NEP_COMMON_CUH
 #define NEP_COMMON_CUH
 
+#include "nep_layout.cuh"
+
 #ifndef NEP_REAL
 #error "compile with -DNEP_REAL=float or -DNEP_REAL=double"
 #endif

@@ -237,6 +237,14 @@ __device__ __forceinline__ void nep_quartic_gradient(const real* s, real w, real
   }
 }
 
+// num_L: the invariants of one radial order, l_max 3-body ones plus the extras.
+__device__ __forceinline__ int nep_invariant_count(int L, int extras)
+{
+  int count = L;
+  for (int bit = 1; bit <= NEP_HAS_Q134; bit <<= 1) count += (extras & bit) ? 1 : 0;
+  return count;
+}
+
 // The num_L invariants of one radial order (NEP_SPEC §3.7 order: 3-body
 // l = 1..L, then the enabled extras in the order 222, 1111, 112, 123, 233, 134).
 // `s` has NEP_NUM_OF_ABC entries; components beyond (L+1)^2 - 1 must be zero.

@@ -19,7 +19,8 @@
 //   geometry (S, 16) double: [0..8] inverse of the completed cell (f = r . inv),
 //            [9..11] image reach per direction (0 if non-periodic), [12] search radius
 //   bins (S, 8) int: [0..2] bins per direction, [3..5] stencil half-widths, [6] bins
-//   lists: nl[slot * N + i] (slot-major), dx = x_j(image) - x_i; nn[i] = stored
+//   lists: nl[nep_entry(slot, i, capacity)] (slot-major in tiles of 8 atoms,
+//          nep_layout.cuh), dx = x_j(image) - x_i; nn[i] = stored
 //          count min(true count, capacity); max_counts[0/1] = largest TRUE
 //          radial/angular count (atomicMax), so an overflow is always visible.
 //
@@ -29,6 +30,7 @@
 // `capacity` smallest keys.
 // Both strategies compute r_ij with the same expression (nep_image_vector), so
 // their vectors are bit-identical.
+#include "nep_layout.cuh"
 #include "nep_types.cuh"
 
 #define NEP_GEOMETRY_STRIDE 16
@@ -41,7 +43,6 @@
 // until the list is full; a full list is sorted once and then keeps its
 // `capacity` smallest keys (so even an overflowing list is deterministic).
 struct NepList {
-  int N;
   int capacity;
   int* nl;
   double* dx;
@@ -88,18 +89,17 @@ __device__ __forceinline__ bool nep_less(
 __device__ __forceinline__ void nep_sift_down(
   NepList& list, int i, int slot, int gap, int j, double x, double y, double z, const NepFrame& f)
 {
-  const long long N = (long long)list.N;
   while (slot >= gap) {
-    const long long prev = (long long)(slot - gap) * N + i;
+    const long long prev = nep_entry(slot - gap, i, list.capacity);
     if (!nep_less(f, j, x, y, z, list.nl[prev], list.dx[prev], list.dy[prev], list.dz[prev])) break;
-    const long long here = (long long)slot * N + i;
+    const long long here = nep_entry(slot, i, list.capacity);
     list.nl[here] = list.nl[prev];
     list.dx[here] = list.dx[prev];
     list.dy[here] = list.dy[prev];
     list.dz[here] = list.dz[prev];
     slot -= gap;
   }
-  const long long here = (long long)slot * N + i;
+  const long long here = nep_entry(slot, i, list.capacity);
   list.nl[here] = j;
   list.dx[here] = x;
   list.dy[here] = y;
@@ -110,12 +110,11 @@ __device__ __forceinline__ void nep_sift_down(
 __device__ void nep_list_sort(NepList& list, int i, const NepFrame& f)
 {
   const int n = list.count < list.capacity ? list.count : list.capacity;
-  const long long N = (long long)list.N;
   int gap = 1;
   while (gap < n / 3) gap = 3 * gap + 1;
   for (; gap > 0; gap /= 3) {
     for (int a = gap; a < n; ++a) {
-      const long long here = (long long)a * N + i;
+      const long long here = nep_entry(a, i, list.capacity);
       nep_sift_down(list, i, a, gap, list.nl[here], list.dx[here], list.dy[here], list.dz[here], f);
     }
   }
@@ -126,14 +125,14 @@ __device__ __forceinline__ void nep_list_add(
   NepList& list, int i, int j, double x, double y, double z, const NepFrame& f)
 {
   if (list.count < list.capacity) {
-    const long long here = (long long)list.count * list.N + i;
+    const long long here = nep_entry(list.count, i, list.capacity);
     list.nl[here] = j;
     list.dx[here] = x;
     list.dy[here] = y;
     list.dz[here] = z;
   } else {
     if (!list.sorted) nep_list_sort(list, i, f);
-    const long long last = (long long)(list.capacity - 1) * list.N + i;
+    const long long last = nep_entry(list.capacity - 1, i, list.capacity);
     if (nep_less(f, j, x, y, z, list.nl[last], list.dx[last], list.dy[last], list.dz[last])) {
       nep_sift_down(list, i, list.capacity - 1, 1, j, x, y, z, f);  // the largest key drops out
     }
@@ -361,13 +360,27 @@ extern "C" __global__ void nep_neighbor_small(
   const double* g = geometry + NEP_GEOMETRY_STRIDE * s;
   const int* per = pbc + 3 * s;
   const int ti = types[i];
-  NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
-  NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
+  // j ascending, then k lexicographic: the entries arrive in key order, so the
+  // lists start (and stay) sorted and an overflowing list drops the newcomers
+  NepList radial = {capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, true};
+  NepList angular = {capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, true};
   const NepFrame frame = {positions, ri, g, per};
-  // j ascending, then k lexicographic: the entries arrive in key order
+  // With every reach below half a cell, at most one image of j (the nearest,
+  // k = rint(-f)) can lie within the cutoff: one candidate per atom instead of
+  // an image range (the range, when not empty, holds exactly that image).
+  const bool nearest = (!per[0] || g[9] < 0.5) && (!per[1] || g[10] < 0.5) && (!per[2] || g[11] < 0.5);
   for (int j = offsets[s]; j < offsets[s + 1]; ++j) {
     const double* rj = positions + 3 * j;
     const double d[3] = {rj[0] - ri[0], rj[1] - ri[1], rj[2] - ri[2]};
+    const int pair = ti * n_types + types[j];
+    const double rcr = rc_radial[pair], rca = rc_angular[pair];
+    if (nearest) {
+      int k[3];
+      for (int e = 0; e < 3; ++e)
+        k[e] = per[e] ? (int)rint(-(d[0] * g[e] + d[1] * g[3 + e] + d[2] * g[6 + e])) : 0;
+      nep_consider(i, j, rj, cell, k[0], k[1], k[2], frame, rcr * rcr, rca * rca, radial, angular);
+      continue;
+    }
     // image k reaches the cutoff only if |f_d + k_d| < reach_d along each periodic direction
     int lo[3], hi[3];
     for (int e = 0; e < 3; ++e) {
@@ -380,8 +393,6 @@ extern "C" __global__ void nep_neighbor_small(
         hi[e] = 0;
       }
     }
-    const int pair = ti * n_types + types[j];
-    const double rcr = rc_radial[pair], rca = rc_angular[pair];
     for (int ka = lo[0]; ka <= hi[0]; ++ka)
       for (int kb = lo[1]; kb <= hi[1]; ++kb)
         for (int kc = lo[2]; kc <= hi[2]; ++kc)
@@ -509,8 +520,8 @@ extern "C" __global__ void nep_neighbor_cell(
   const int* me = atom_cells + 8 * i;
   const int first_bin = structure_bin_ends[s] - b[6];
   const int ti = types[i];
-  NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
-  NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
+  NepList radial = {capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
+  NepList angular = {capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
   const NepFrame frame = {positions, ri, g, per};
   // Every stencil offset maps to a distinct (bin, cell shift) pair, so each
   // image of each atom is met at most once.

@@ -1,43 +1,12 @@
-// ZBL short-range repulsion (NEP_SPEC §3.11) over the ANGULAR neighbor list:
-// one thread per atom, half of each pair energy to each side.
+// ZBL short-range repulsion (NEP_SPEC §3.11) on its own, one thread per atom,
+// for the plans of model types other than potentials (gpunep/plans.py);
+// potentials get it inside nep_force (same device function, nep_zbl.cuh).
 //
 //   nep_zbl(N, n_types, capacity_angular, types, nn_angular, nl_angular,
 //           dx_angular, dy_angular, dz_angular, zbl, energy, force, virial)
 //
-// zbl holds NEP_ZBL_STRIDE values per ordered type pair [t_i * T + t_j]:
-//   r_inner, r_outer, K_C Z_i Z_j, 1/a = (Z_i^0.23 + Z_j^0.23) / 0.46848,
-//   A_1, B_1, ..., A_4, B_4.
-// Universal, typewise (r_inner = 0, r_outer capped per pair) and flexible ZBL
-// only differ in these values, which the host fills in.
-// energy (N), force (3, N) and virial (9, N) are added to.
-#include "nep_common.cuh"
-
-#define NEP_ZBL_STRIDE 12
-
-// phi(r) S(r) and its r-derivative for one pair.
-__device__ __forceinline__ void nep_zbl_pair(const real* p, real r, real& e, real& dedr)
-{
-  const real r_inner = p[0], r_outer = p[1], zz = p[2], a_inv = p[3];
-  const real rinv = (real)1 / r;
-  real sum = (real)0, dsum = (real)0;
-  for (int k = 0; k < 4; ++k) {
-    const real b = p[5 + 2 * k] * a_inv;
-    const real term = p[4 + 2 * k] * nep_exp(-b * r);
-    sum += term;
-    dsum -= b * term;
-  }
-  const real phi = zz * rinv * sum;
-  const real dphi = zz * rinv * (dsum - sum * rinv);
-  real s = (real)1, ds = (real)0;
-  if (r >= r_inner) {
-    const real width_inv = (real)1 / (r_outer - r_inner);
-    const real a = NEP_PI * (r - r_inner) * width_inv;
-    s = (real)0.5 * nep_cos(a) + (real)0.5;
-    ds = (real)(-0.5) * NEP_PI * width_inv * nep_sin(a);
-  }
-  e = phi * s;
-  dedr = dphi * s + phi * ds;
-}
+// zbl: see nep_zbl.cuh. energy (N), force (3, N) and virial (9, N) are added to.
+#include "nep_zbl.cuh"
 
 extern "C" __global__ void nep_zbl(
   int N,
@@ -56,29 +25,11 @@ extern "C" __global__ void nep_zbl(
 {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= N) return;
-  const int ti = types[i];
   double e_i = 0.0;
   double f[3] = {0.0, 0.0, 0.0};
   double w[9] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-  const int count = nep_stored(nn_angular[i], capacity_angular);
-  for (int slot = 0; slot < count; ++slot) {
-    const int idx = slot * N + i;
-    const int tj = types[nl_angular[idx]];
-    const real* p = zbl + (ti * n_types + tj) * NEP_ZBL_STRIDE;
-    const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
-    if (r >= p[1]) continue;
-    real e, dedr;
-    nep_zbl_pair(p, r, e, dedr);
-    // U_i gets e/2; f_ij = (dedr/2) u and f_ji = -(dedr/2) u, so
-    // F_i += f_ij - f_ji = dedr u and W_i += r_ij (x) f_ji.
-    e_i += (double)((real)0.5 * e);
-    const real rinv = (real)1 / r;
-    for (int a = 0; a < 3; ++a) {
-      f[a] += (double)(dedr * r12[a] * rinv);
-      for (int b = 0; b < 3; ++b) w[a * 3 + b] -= (double)((real)0.5 * dedr * r12[a] * r12[b] * rinv);
-    }
-  }
+  nep_zbl_atom(i, N, n_types, capacity_angular, types, nn_angular, nl_angular, dx_angular,
+               dy_angular, dz_angular, zbl, e_i, f, w);
   energy[i] += e_i;
   for (int a = 0; a < 3; ++a) force[a * N + i] += f[a];
   for (int k = 0; k < 9; ++k) virial[k * N + i] += w[k];

@@ -121,7 +121,8 @@ def find_compiler() -> tuple[list[str], str]:
 def compile_flags(precision: str) -> list[str]:
     """The compiler flags of a host build (without input and output files)."""
     compiler, _ = find_compiler()
-    flags = ["-O3", "-fopenmp", "-fPIC", "-shared", "-std=c++20", f"-DNEP_REAL={real_type(precision)}"]
+    flags = ["-O3", "-fno-math-errno", "-fopenmp", "-fPIC", "-shared", "-std=c++20",
+             f"-DNEP_REAL={real_type(precision)}"]
     if not os.environ.get("GPUNEP_NO_NATIVE") and _accepts(tuple(compiler), "-march=native"):
         flags.append("-march=native")
     sanitizer = os.environ.get("GPUNEP_SANITIZE")

@@ -135,11 +135,11 @@ def brute_force(b, rc_radial, rc_angular, n_types):
 def lists_of(nl_obj, kind):
     """Per atom, the stored (j, dx, dy, dz) entries in stored order."""
     nn = getattr(nl_obj, f"nn_{kind}")
-    n = len(nn)
-    nl = getattr(nl_obj, f"nl_{kind}")
-    comps = [getattr(nl_obj, f"d{c}_{kind}") for c in "xyz"]
-    return [[(int(nl[s * n + i]), *(float(c[s * n + i]) for c in comps)) for s in range(nn[i])]
-            for i in range(n)]
+    lists = nl_obj.slot_major(kind)
+    nl = lists["nl"]
+    comps = [lists[f"d{c}"] for c in "xyz"]
+    return [[(int(nl[s, i]), *(float(c[s, i]) for c in comps)) for s in range(nn[i])]
+            for i in range(len(nn))]
 
 
 def assert_same_lists(got, expected, kind):
@@ -178,11 +178,10 @@ def assert_bitwise_equal(a, b):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     for kind in ("radial", "angular"):
         nn = getattr(a, f"nn_{kind}")
-        n = len(nn)
+        lists_a, lists_b = a.slot_major(kind), b.slot_major(kind)
         for field in ("nl", "dx", "dy", "dz"):
-            x, y = getattr(a, f"{field}_{kind}"), getattr(b, f"{field}_{kind}")
-            slot = np.arange(len(x)) // n
-            stored = slot < nn[np.arange(len(x)) % n]
+            x, y = lists_a[field], lists_b[field]
+            stored = np.arange(x.shape[0])[:, None] < nn[None, :]
             np.testing.assert_array_equal(x[stored], y[stored], err_msg=f"{field}_{kind}")
 
 

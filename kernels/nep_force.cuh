@@ -1,0 +1,175 @@
+// Descriptor forces and per-atom virials of one atom (NEP_SPEC §3.9-3.10),
+// gather form: device functions shared by the separate force kernels (model
+// types whose plans combine launches) and the fused nep_force (potentials).
+//
+// With f_ij = dU_i/dr_ij (r_ij = r_j - r_i), thread i evaluates both f_ij and
+// f_ji for each neighbor j from the pair vector alone (the lists are
+// symmetric because pair cutoffs are), and adds
+//   F_i += f_ij - f_ji,   W_i += r_ij (x) f_ji   (GPUMD's neighbor-side split)
+// to f (3) and w (9, row-major [a * 3 + b] = r_a f_b).
+// fp (dim, N) is dU/dq (its first n_max_radial + 1 rows are read); dU_ds the
+// (n_max_angular + 1, NABC, N) output of the angular gradient. With n_pre > 0,
+// pre_radial and type_slot are nep_potential's pre-contracted radial
+// derivatives (see nep_potential.cu) and replace fp and c_radial.
+#ifndef NEP_FORCE_CUH
+#define NEP_FORCE_CUH
+
+#include "nep_common.cuh"
+
+// Radial part of atom i (NEP_SPEC §3.9, first term).
+__device__ __forceinline__ void nep_force_radial_atom(
+  int i, int N, int n_types, int n_max_radial, int n_basis_radial, int n_pre,
+  int capacity_radial, const int* __restrict__ types, const int* __restrict__ type_slot,
+  const int* __restrict__ nn_radial, const int* __restrict__ nl_radial,
+  const double* __restrict__ dx_radial, const double* __restrict__ dy_radial,
+  const double* __restrict__ dz_radial, const real* __restrict__ rc_radial,
+  const real* __restrict__ c_radial, const real* __restrict__ fp,
+  const real* __restrict__ pre_radial, double* f, double* w)
+{
+  const int ti = types[i];
+  const int n_radial = n_max_radial + 1;
+  const int n_k = n_basis_radial + 1;
+  const int c_stride = n_radial * n_k;
+  real fp_i[NEP_MAX_NUM_N];
+  for (int n = 0; n < n_radial; ++n) fp_i[n] = fp[n * N + i];
+  real fn[NEP_MAX_NUM_N], fnp[NEP_MAX_NUM_N];
+  // dU_j/df_k of a neighbor of i's type starts at pre_j + k N (when n_pre > 0)
+  const real* pre_ji = pre_radial + (n_pre > 0 ? type_slot[ti] : 0) * n_k * N;
+
+  const int count = nep_stored(nn_radial[i], capacity_radial);
+  for (int slot = 0; slot < count; ++slot) {
+    const long long idx = nep_entry(slot, i, capacity_radial);
+    const int j = nl_radial[idx];
+    const int tj = types[j];
+    const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
+    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    const real rinv = (real)1 / r;
+    const real rc = rc_radial[ti * n_types + tj];
+    const real rcinv = (real)1 / rc;
+    real fc, fcp;
+    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
+    nep_basis_and_derivative(n_basis_radial, rcinv, r, fc, fcp, fn, fnp);
+    // dU_i/dr and dU_j/dr along the pair
+    real d_ij = (real)0, d_ji = (real)0;
+    if (n_pre > 0) {
+      const real* pre_ij = pre_radial + type_slot[tj] * n_k * N + i;
+      for (int k = 0; k < n_k; ++k) {
+        d_ij += pre_ij[k * N] * fnp[k];
+        d_ji += pre_ji[k * N + j] * fnp[k];
+      }
+    } else {
+      const real* c_ij = c_radial + (ti * n_types + tj) * c_stride;
+      const real* c_ji = c_radial + (tj * n_types + ti) * c_stride;
+      for (int n = 0; n < n_radial; ++n) {
+        real gp_ij = (real)0, gp_ji = (real)0;
+        for (int k = 0; k < n_k; ++k) {
+          gp_ij += c_ij[n * n_k + k] * fnp[k];
+          gp_ji += c_ji[n * n_k + k] * fnp[k];
+        }
+        d_ij += fp_i[n] * gp_ij;
+        d_ji += fp[n * N + j] * gp_ji;
+      }
+    }
+    // f_ij = d_ij u, f_ji = -d_ji u with u = r_ij / r
+    for (int a = 0; a < 3; ++a) {
+      const real u = r12[a] * rinv;
+      f[a] += (double)((d_ij + d_ji) * u);
+      for (int b = 0; b < 3; ++b) w[a * 3 + b] -= (double)(r12[a] * d_ji * r12[b] * rinv);
+    }
+  }
+}
+
+// Angular part of atom i (NEP_SPEC §3.9, second term).
+__device__ __forceinline__ void nep_force_angular_atom(
+  int i, int N, int n_types, int n_max_angular, int n_basis_angular, int l_max,
+  int capacity_angular, const int* __restrict__ types, const int* __restrict__ nn_angular,
+  const int* __restrict__ nl_angular, const double* __restrict__ dx_angular,
+  const double* __restrict__ dy_angular, const double* __restrict__ dz_angular,
+  const real* __restrict__ rc_angular, const real* __restrict__ c_angular,
+  const real* __restrict__ dU_ds, double* f, double* w)
+{
+  const int ti = types[i];
+  const int n_angular = n_max_angular + 1;
+  const int n_k = n_basis_angular + 1;
+  const int c_stride = n_angular * n_k;
+  const int n_abc = (l_max + 1) * (l_max + 1) - 1;
+  real fn[NEP_MAX_NUM_N], fnp[NEP_MAX_NUM_N];
+  real g_ij[NEP_MAX_NUM_N], gp_ij[NEP_MAX_NUM_N], g_ji[NEP_MAX_NUM_N], gp_ji[NEP_MAX_NUM_N];
+  real Y[NEP_NUM_OF_ABC], Yx[NEP_NUM_OF_ABC], Yy[NEP_NUM_OF_ABC], Yz[NEP_NUM_OF_ABC];
+
+  const int count = nep_stored(nn_angular[i], capacity_angular);
+  for (int slot = 0; slot < count; ++slot) {
+    const long long idx = nep_entry(slot, i, capacity_angular);
+    const int j = nl_angular[idx];
+    const int tj = types[j];
+    const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
+    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    const real rinv = (real)1 / r;
+    const real u[3] = {r12[0] * rinv, r12[1] * rinv, r12[2] * rinv};
+    const real rc = rc_angular[ti * n_types + tj];
+    const real rcinv = (real)1 / rc;
+    real fc, fcp;
+    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
+    nep_basis_and_derivative(n_basis_angular, rcinv, r, fc, fcp, fn, fnp);
+    const real* c_ij = c_angular + (ti * n_types + tj) * c_stride;
+    const real* c_ji = c_angular + (tj * n_types + ti) * c_stride;
+    for (int n = 0; n < n_angular; ++n) {
+      real a = (real)0, ap = (real)0, b = (real)0, bp = (real)0;
+      for (int k = 0; k < n_k; ++k) {
+        a += c_ij[n * n_k + k] * fn[k];
+        ap += c_ij[n * n_k + k] * fnp[k];
+        b += c_ji[n * n_k + k] * fn[k];
+        bp += c_ji[n * n_k + k] * fnp[k];
+      }
+      g_ij[n] = a;
+      gp_ij[n] = ap;
+      g_ji[n] = b;
+      gp_ji[n] = bp;
+    }
+    nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
+
+    // d[g(r) Y(u)]/dr_ij = g' Y u + (g / r) (grad Y - (u . grad Y) u)  (NEP_SPEC §3.9).
+    // Seen from j the pair vector is -r_ij: Y(-u) = (-1)^l Y(u) and
+    // grad Y(-u) = -(-1)^l grad Y(u), so f_ji is the same sum over j's
+    // G with the parity sign and an overall minus.
+    real sy_ij = (real)0, sy_ji = (real)0;
+    real v_ij[3] = {(real)0, (real)0, (real)0}, v_ji[3] = {(real)0, (real)0, (real)0};
+    for (int l = 1; l <= l_max; ++l) {
+      const real parity = (l & 1) ? (real)(-1) : (real)1;
+      for (int al = l * l - 1; al < (l + 1) * (l + 1) - 1; ++al) {
+        real a_ij = (real)0, b_ij = (real)0, a_ji = (real)0, b_ji = (real)0;
+        for (int n = 0; n < n_angular; ++n) {
+          const real G_i = dU_ds[(n * n_abc + al) * N + i];
+          const real G_j = dU_ds[(n * n_abc + al) * N + j];
+          a_ij += G_i * gp_ij[n];
+          b_ij += G_i * g_ij[n];
+          a_ji += G_j * gp_ji[n];
+          b_ji += G_j * g_ji[n];
+        }
+        a_ji *= parity;
+        b_ji *= parity;
+        sy_ij += a_ij * Y[al];
+        sy_ji += a_ji * Y[al];
+        v_ij[0] += b_ij * Yx[al];
+        v_ij[1] += b_ij * Yy[al];
+        v_ij[2] += b_ij * Yz[al];
+        v_ji[0] += b_ji * Yx[al];
+        v_ji[1] += b_ji * Yy[al];
+        v_ji[2] += b_ji * Yz[al];
+      }
+    }
+    const real uv_ij = u[0] * v_ij[0] + u[1] * v_ij[1] + u[2] * v_ij[2];
+    const real uv_ji = u[0] * v_ji[0] + u[1] * v_ji[1] + u[2] * v_ji[2];
+    real f_ij[3], f_ji[3];
+    for (int a = 0; a < 3; ++a) {
+      f_ij[a] = sy_ij * u[a] + (v_ij[a] - uv_ij * u[a]) * rinv;
+      f_ji[a] = -(sy_ji * u[a] + (v_ji[a] - uv_ji * u[a]) * rinv);
+    }
+    for (int a = 0; a < 3; ++a) {
+      f[a] += (double)(f_ij[a] - f_ji[a]);
+      for (int b = 0; b < 3; ++b) w[a * 3 + b] += (double)(r12[a] * f_ji[b]);
+    }
+  }
+}
+
+#endif  // NEP_FORCE_CUH
