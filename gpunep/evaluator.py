@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from gpunep.device_layout import check_supported, extras_mask, model_arrays
-from gpunep.neighbors import build_neighbor_lists, grown_capacity, padded_atoms
+from gpunep.neighbors import build_neighbor_lists, grown_capacity
 from gpunep.plans import model_plan
 from gpunep.structures import Batch, BatchResult
 
@@ -302,12 +302,11 @@ class Evaluator:
         nl_radial, dx_radial, dy_radial, dz_radial, rc_radial, c_radial``."""
         model, p, i32 = self.model, self._params, np.int32
         n, cap = int(types.shape[0]), nl.capacity_radial
-        entries = cap * padded_atoms(n)
         args = (i32(n), i32(len(model.types)), i32(model.n_max_radial), i32(model.n_basis_radial),
                 i32(cap), types, nl.nn_radial, nl.nl_radial, nl.dx_radial, nl.dy_radial,
                 nl.dz_radial, p["rc_radial"], p["c_radial"])
-        sizes = {"types": n, "nn_radial": n, "nl_radial": entries, "dx_radial": entries,
-                 "dy_radial": entries, "dz_radial": entries, "rc_radial": int(p["rc_radial"].size),
+        sizes = {"types": n, "nn_radial": n, "nl_radial": cap * n, "dx_radial": cap * n,
+                 "dy_radial": cap * n, "dz_radial": cap * n, "rc_radial": int(p["rc_radial"].size),
                  "c_radial": int(p["c_radial"].size)}
         return args, sizes
 
@@ -317,13 +316,12 @@ class Evaluator:
         nn_angular, nl_angular, dx_angular, dy_angular, dz_angular, rc_angular, c_angular``."""
         model, p, i32 = self.model, self._params, np.int32
         n, cap = int(types.shape[0]), nl.capacity_angular
-        entries = cap * padded_atoms(n)
         args = (i32(n), i32(len(model.types)), i32(model.n_max_angular),
                 i32(model.n_basis_angular), i32(model.l_max_3b), i32(cap), types, nl.nn_angular,
                 nl.nl_angular, nl.dx_angular, nl.dy_angular, nl.dz_angular, p["rc_angular"],
                 p["c_angular"])
-        sizes = {"types": n, "nn_angular": n, "nl_angular": entries, "dx_angular": entries,
-                 "dy_angular": entries, "dz_angular": entries,
+        sizes = {"types": n, "nn_angular": n, "nl_angular": cap * n, "dx_angular": cap * n,
+                 "dy_angular": cap * n, "dz_angular": cap * n,
                  "rc_angular": int(p["rc_angular"].size), "c_angular": int(p["c_angular"].size)}
         return args, sizes
 

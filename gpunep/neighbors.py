@@ -21,8 +21,8 @@ Layout: lists are slot-major within tiles of :data:`TILE` atoms (GPUMD's
 slot-major ``slot * N + i``, tiled so that one atom's slots are consecutive
 cache lines on a CPU while a GPU warp's reads stay whole sectors; see
 ``kernels/nep_layout.cuh``): entry ``slot`` of atom ``i`` is at
-:func:`entry_index` ``(slot, i, capacity)``, and ``dx[e] = x_j(image) - x_i``
-(double). Every list array holds ``capacity * padded_atoms(N)`` values;
+:func:`entry_index` ``(slot, i, capacity, N)``, and ``dx[e] = x_j(image) - x_i``
+(double). Every list array holds ``capacity * N`` values;
 :meth:`NeighborLists.slot_major` gives plain ``[slot, i]`` host copies. Entries of each list are
 sorted by ``(j, k)``, ``k`` the integer lattice shift of the image
 (``r_ij = r_j - r_i + k . cell`` with the positions as given), which makes
@@ -70,8 +70,8 @@ class NeighborLists:
     Attributes
     ----------
     nn_radial, nn_angular : (N,) int32 stored counts, ``min(true count, capacity)``
-    nl_radial, nl_angular : (capacity * padded_atoms(N),) int32 neighbor index at
-        ``entry_index(slot, i, capacity)``
+    nl_radial, nl_angular : (capacity * N,) int32 neighbor index at
+        ``entry_index(slot, i, capacity, N)``
     dx_radial, dy_radial, dz_radial, dx_angular, ... : float64 components of
         ``r_j(image) - r_i``, same layout
     max_counts : (2,) int32 largest TRUE radial and angular count of any atom
@@ -109,7 +109,7 @@ class NeighborLists:
         capacity = getattr(self, f"capacity_{kind}")
         n = self.n_atoms
         slot, atom = np.meshgrid(np.arange(capacity), np.arange(n), indexing="ij")
-        index = entry_index(slot, atom, capacity)
+        index = entry_index(slot, atom, capacity, n)
         out = {}
         for name in ("nl", "dx", "dy", "dz"):
             values = getattr(self, f"{name}_{kind}")
@@ -118,14 +118,13 @@ class NeighborLists:
         return out
 
 
-def padded_atoms(n: int) -> int:
-    """Atoms rounded up to whole tiles: list arrays hold ``capacity * padded_atoms(n)`` values."""
-    return -(-int(n) // TILE) * TILE
-
-
-def entry_index(slot: Any, atom: Any, capacity: int) -> Any:
-    """Index of entry ``slot`` of atom ``atom`` in a list array (``nep_entry`` of the kernels)."""
-    return ((atom // TILE) * capacity + slot) * TILE + atom % TILE
+def entry_index(component: Any, atom: Any, components: int, n: int) -> Any:
+    """Index of ``component`` (a list slot) of ``atom`` in an array of ``components``
+    values per atom over ``n`` atoms (``nep_tiled`` of kernels/nep_layout.cuh)."""
+    full = n - n % TILE
+    tiled = ((atom // TILE) * components + component) * TILE + atom % TILE
+    tail = full * components + component * (n - full) + (atom - full)
+    return np.where(atom < full, tiled, tail)
 
 
 def grown_capacity(observed: int, capacity: int) -> int:
@@ -200,7 +199,7 @@ def build_neighbor_lists(
         "rc_radial": pairs, "rc_angular": pairs, "geometry": _GEOMETRY_STRIDE * n_structures,
         "bins": _BINS_STRIDE * n_structures})
 
-    rlist, alist = cap_r * padded_atoms(n), cap_a * padded_atoms(n)
+    rlist, alist = cap_r * n, cap_a * n
     outputs = (lists.nn_radial, lists.nl_radial, lists.dx_radial, lists.dy_radial, lists.dz_radial,
                lists.nn_angular, lists.nl_angular, lists.dx_angular, lists.dy_angular,
                lists.dz_angular, lists.max_counts)
@@ -269,7 +268,7 @@ def _allocate(xp: Any, n: int, n_structures: int, cap_r: int, cap_a: int,
         return out
 
     def lists(capacity: int) -> tuple:
-        size = capacity * padded_atoms(n)
+        size = capacity * n
         return (xp.zeros(n, dtype=np.int32), xp.zeros(size, dtype=np.int32),
                 xp.zeros(size), xp.zeros(size), xp.zeros(size))
 

@@ -44,8 +44,8 @@ __device__ __forceinline__ real nep_ann_atom(
   return u - bias;
 }
 
-// Overwrites atom i's angular sums s_{n,alpha} in sums ((n_max_angular + 1,
-// NABC, N)) with G_{n,alpha} = sum_lambda fp_{lambda,n} dq_{lambda,n}/ds_{n,alpha}
+// Overwrites atom i's angular sums s_{n,alpha} in sums (nep_tiled layout, see
+// nep_descriptor.cuh) with G_{n,alpha} = sum_lambda fp_{lambda,n} dq_{lambda,n}/ds_{n,alpha}
 // (NEP_SPEC §3.9), which is all the angular force needs of atom i. fp[nu * fp_stride]
 // is dU_i/dq_nu (stride N for a (dim, N) array at column i, 1 for a local array).
 __device__ __forceinline__ void nep_angular_gradient_atom(
@@ -56,12 +56,15 @@ __device__ __forceinline__ void nep_angular_gradient_atom(
   const int n_angular = n_max_angular + 1;
   const int n_abc = (l_max + 1) * (l_max + 1) - 1;
   const int num_l = nep_invariant_count(l_max, extras);
+  int stride;
+  real* my_sums = sums + nep_tiled_base(i, n_angular * n_abc, N, stride);
   for (int n = 0; n < n_angular; ++n) {
     real s[NEP_NUM_OF_ABC], grad[NEP_NUM_OF_ABC], w[NEP_MAX_L + 6];
-    for (int a = 0; a < NEP_NUM_OF_ABC; ++a) s[a] = a < n_abc ? sums[(n * n_abc + a) * N + i] : (real)0;
+    real* column = my_sums + n * n_abc * stride;
+    for (int a = 0; a < NEP_NUM_OF_ABC; ++a) s[a] = a < n_abc ? column[a * stride] : (real)0;
     for (int b = 0; b < num_l; ++b) w[b] = fp[(n_radial + b * n_angular + n) * fp_stride];
     nep_invariants_gradient(l_max, extras, s, w, grad);
-    for (int a = 0; a < n_abc; ++a) sums[(n * n_abc + a) * N + i] = grad[a];
+    for (int a = 0; a < n_abc; ++a) column[a * stride] = grad[a];
   }
 }
 

@@ -117,7 +117,7 @@ extern "C" __global__ void nep_bec_radial(
 
   const int count = nep_stored(nn_radial[i], capacity_radial);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_radial);
+    const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const int j = nl_radial[idx];
     const int tj = types[j];
     const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
@@ -170,7 +170,7 @@ extern "C" __global__ void nep_bec_angular(
 
   const int count = nep_stored(nn_angular[i], capacity_angular);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_angular);
+    const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int j = nl_angular[idx];
     const int tj = types[j];
     const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};

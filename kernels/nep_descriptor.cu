@@ -10,7 +10,7 @@
 //                  c_angular, q, sum_fxyz)
 //
 // Layouts: see nep_descriptor.cuh; q (dim, N) unscaled descriptor q[nu * N + i],
-// sum_fxyz (n_max_angular + 1, NABC, N) the angular sums.
+// sum_fxyz the angular sums ((n_max_angular + 1) * NABC per atom, nep_tiled layout).
 #include "nep_descriptor.cuh"
 
 extern "C" __global__ void nep_descriptor(

@@ -3,12 +3,13 @@
 // its own) and the fused nep_potential kernel.
 //
 // Layouts (N atoms, T types, NABC = (l_max + 1)^2 - 1):
-//   neighbor lists   nl[e], dx[e] = x_j - x_i with e = nep_entry(slot, i, capacity)
+//   neighbor lists   nl[e], dx[e] = x_j - x_i with e = nep_tiled(slot, i, capacity, N)
 //                    (slot-major in tiles of 8 atoms, nep_layout.cuh)
 //   rc_*             (T*T,) pair cutoffs, center-major [t_i * T + t_j]
 //   c_radial         [((t_i * T + t_j) * (n_max_radial + 1) + n) * (n_basis_radial + 1) + k]
 //   c_angular        likewise with the angular sizes
-//   sums             (n_max_angular + 1, NABC, N) angular sums s_{n,alpha}(i)
+//   sums             angular sums s_{n,alpha}(i) at nep_tiled(n * NABC + alpha, i,
+//                    (n_max_angular + 1) * NABC, N)
 #ifndef NEP_DESCRIPTOR_CUH
 #define NEP_DESCRIPTOR_CUH
 
@@ -61,7 +62,7 @@ __device__ __forceinline__ void nep_descriptor_atom(
   int run_type = -1;
   const int count_radial = nep_stored(nn_radial[i], capacity_radial);
   for (int slot = 0; slot < count_radial; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_radial);
+    const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const int tj = types[nl_radial[idx]];
     if (tj != run_type) {
       if (run_type >= 0)
@@ -83,12 +84,13 @@ __device__ __forceinline__ void nep_descriptor_atom(
   // angular sums s_{n,alpha} = sum_j g_n(r_ij) Y_alpha(u_ij) (NEP_SPEC §3.5),
   // accumulated in column i of sums: the pair functions are evaluated once
   // per neighbor, not once per radial order
-  for (int n = 0; n < n_angular; ++n)
-    for (int a = 0; a < n_abc; ++a) sums[(n * n_abc + a) * N + i] = (real)0;
+  int stride;
+  real* my_sums = sums + nep_tiled_base(i, n_angular * n_abc, N, stride);
+  for (int c = 0; c < n_angular * n_abc; ++c) my_sums[c * stride] = (real)0;
   const int count_angular = nep_stored(nn_angular[i], capacity_angular);
   real Y[NEP_NUM_OF_ABC];
   for (int slot = 0; slot < count_angular; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_angular);
+    const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int tj = types[nl_angular[idx]];
     const real x = (real)dx_angular[idx], y = (real)dy_angular[idx], z = (real)dz_angular[idx];
     const real r = nep_sqrt(x * x + y * y + z * z);
@@ -103,14 +105,14 @@ __device__ __forceinline__ void nep_descriptor_atom(
     for (int n = 0; n < n_angular; ++n) {
       real g = (real)0;
       for (int k = 0; k < n_k_angular; ++k) g += c[n * n_k_angular + k] * fn[k];
-      real* s = sums + n * n_abc * N + i;
-      for (int a = 0; a < n_abc; ++a) s[a * N] += g * Y[a];
+      real* s = my_sums + n * n_abc * stride;
+      for (int a = 0; a < n_abc; ++a) s[a * stride] += g * Y[a];
     }
   }
   // invariants per radial order (NEP_SPEC §3.6-3.7)
   for (int n = 0; n < n_angular; ++n) {
     real s[NEP_NUM_OF_ABC], qa[NEP_MAX_L + 6];
-    for (int a = 0; a < NEP_NUM_OF_ABC; ++a) s[a] = a < n_abc ? sums[(n * n_abc + a) * N + i] : (real)0;
+    for (int a = 0; a < NEP_NUM_OF_ABC; ++a) s[a] = a < n_abc ? my_sums[(n * n_abc + a) * stride] : (real)0;
     const int num_l = nep_invariants(l_max, extras, s, qa);
     for (int b = 0; b < num_l; ++b) q[n_radial + b * n_angular + n] = qa[b];
   }

@@ -150,7 +150,7 @@ extern "C" __global__ void nep_ewald_real_space(
   double w[9] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   const int count = nep_stored(nn_radial[i], capacity_radial);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_radial);
+    const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const real qj = (real)charge[nl_radial[idx]];
     const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
     const real rsq = r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2];

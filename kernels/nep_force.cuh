@@ -8,7 +8,7 @@
 //   F_i += f_ij - f_ji,   W_i += r_ij (x) f_ji   (GPUMD's neighbor-side split)
 // to f (3) and w (9, row-major [a * 3 + b] = r_a f_b).
 // fp (dim, N) is dU/dq (its first n_max_radial + 1 rows are read); dU_ds the
-// (n_max_angular + 1, NABC, N) output of the angular gradient. With n_pre > 0,
+// output of the angular gradient (layout of the sums, nep_descriptor.cuh). With n_pre > 0,
 // pre_radial and type_slot are nep_potential's pre-contracted radial
 // derivatives (see nep_potential.cu) and replace fp and c_radial.
 #ifndef NEP_FORCE_CUH
@@ -33,12 +33,15 @@ __device__ __forceinline__ void nep_force_radial_atom(
   real fp_i[NEP_MAX_NUM_N];
   for (int n = 0; n < n_radial; ++n) fp_i[n] = fp[n * N + i];
   real fn[NEP_MAX_NUM_N], fnp[NEP_MAX_NUM_N];
-  // dU_j/df_k of a neighbor of i's type starts at pre_j + k N (when n_pre > 0)
-  const real* pre_ji = pre_radial + (n_pre > 0 ? type_slot[ti] : 0) * n_k * N;
+  // dU/df_k of a neighbor of type t: component type_slot[t] * n_k + k (when n_pre > 0)
+  const int n_pre_k = n_pre * n_k;
+  const int slot_i = n_pre > 0 ? type_slot[ti] : 0;
+  int stride_i;
+  const real* pre_i = pre_radial + (n_pre > 0 ? nep_tiled_base(i, n_pre_k, N, stride_i) : 0);
 
   const int count = nep_stored(nn_radial[i], capacity_radial);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_radial);
+    const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const int j = nl_radial[idx];
     const int tj = types[j];
     const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
@@ -52,10 +55,12 @@ __device__ __forceinline__ void nep_force_radial_atom(
     // dU_i/dr and dU_j/dr along the pair
     real d_ij = (real)0, d_ji = (real)0;
     if (n_pre > 0) {
-      const real* pre_ij = pre_radial + type_slot[tj] * n_k * N + i;
+      int stride_j;
+      const real* pre_ij = pre_i + type_slot[tj] * n_k * stride_i;
+      const real* pre_ji = pre_radial + nep_tiled_base(j, n_pre_k, N, stride_j) + slot_i * n_k * stride_j;
       for (int k = 0; k < n_k; ++k) {
-        d_ij += pre_ij[k * N] * fnp[k];
-        d_ji += pre_ji[k * N + j] * fnp[k];
+        d_ij += pre_ij[k * stride_i] * fnp[k];
+        d_ji += pre_ji[k * stride_j] * fnp[k];
       }
     } else {
       const real* c_ij = c_radial + (ti * n_types + tj) * c_stride;
@@ -96,10 +101,12 @@ __device__ __forceinline__ void nep_force_angular_atom(
   real fn[NEP_MAX_NUM_N], fnp[NEP_MAX_NUM_N];
   real g_ij[NEP_MAX_NUM_N], gp_ij[NEP_MAX_NUM_N], g_ji[NEP_MAX_NUM_N], gp_ji[NEP_MAX_NUM_N];
   real Y[NEP_NUM_OF_ABC], Yx[NEP_NUM_OF_ABC], Yy[NEP_NUM_OF_ABC], Yz[NEP_NUM_OF_ABC];
+  int stride_i;
+  const real* G_i_base = dU_ds + nep_tiled_base(i, n_angular * n_abc, N, stride_i);
 
   const int count = nep_stored(nn_angular[i], capacity_angular);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_angular);
+    const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int j = nl_angular[idx];
     const int tj = types[j];
     const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
@@ -127,6 +134,8 @@ __device__ __forceinline__ void nep_force_angular_atom(
       gp_ji[n] = bp;
     }
     nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
+    int stride_j;
+    const real* G_j_base = dU_ds + nep_tiled_base(j, n_angular * n_abc, N, stride_j);
 
     // d[g(r) Y(u)]/dr_ij = g' Y u + (g / r) (grad Y - (u . grad Y) u)  (NEP_SPEC §3.9).
     // Seen from j the pair vector is -r_ij: Y(-u) = (-1)^l Y(u) and
@@ -139,8 +148,8 @@ __device__ __forceinline__ void nep_force_angular_atom(
       for (int al = l * l - 1; al < (l + 1) * (l + 1) - 1; ++al) {
         real a_ij = (real)0, b_ij = (real)0, a_ji = (real)0, b_ji = (real)0;
         for (int n = 0; n < n_angular; ++n) {
-          const real G_i = dU_ds[(n * n_abc + al) * N + i];
-          const real G_j = dU_ds[(n * n_abc + al) * N + j];
+          const real G_i = G_i_base[(n * n_abc + al) * stride_i];
+          const real G_j = G_j_base[(n * n_abc + al) * stride_j];
           a_ij += G_i * gp_ij[n];
           b_ij += G_i * g_ij[n];
           a_ji += G_j * gp_ji[n];

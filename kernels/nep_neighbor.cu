@@ -19,7 +19,7 @@
 //   geometry (S, 16) double: [0..8] inverse of the completed cell (f = r . inv),
 //            [9..11] image reach per direction (0 if non-periodic), [12] search radius
 //   bins (S, 8) int: [0..2] bins per direction, [3..5] stencil half-widths, [6] bins
-//   lists: nl[nep_entry(slot, i, capacity)] (slot-major in tiles of 8 atoms,
+//   lists: nl[nep_tiled(slot, i, capacity, N)] (slot-major in tiles of 8 atoms,
 //          nep_layout.cuh), dx = x_j(image) - x_i; nn[i] = stored
 //          count min(true count, capacity); max_counts[0/1] = largest TRUE
 //          radial/angular count (atomicMax), so an overflow is always visible.
@@ -43,6 +43,7 @@
 // until the list is full; a full list is sorted once and then keeps its
 // `capacity` smallest keys (so even an overflowing list is deterministic).
 struct NepList {
+  int N;
   int capacity;
   int* nl;
   double* dx;
@@ -90,16 +91,16 @@ __device__ __forceinline__ void nep_sift_down(
   NepList& list, int i, int slot, int gap, int j, double x, double y, double z, const NepFrame& f)
 {
   while (slot >= gap) {
-    const long long prev = nep_entry(slot - gap, i, list.capacity);
+    const long long prev = nep_tiled(slot - gap, i, list.capacity, list.N);
     if (!nep_less(f, j, x, y, z, list.nl[prev], list.dx[prev], list.dy[prev], list.dz[prev])) break;
-    const long long here = nep_entry(slot, i, list.capacity);
+    const long long here = nep_tiled(slot, i, list.capacity, list.N);
     list.nl[here] = list.nl[prev];
     list.dx[here] = list.dx[prev];
     list.dy[here] = list.dy[prev];
     list.dz[here] = list.dz[prev];
     slot -= gap;
   }
-  const long long here = nep_entry(slot, i, list.capacity);
+  const long long here = nep_tiled(slot, i, list.capacity, list.N);
   list.nl[here] = j;
   list.dx[here] = x;
   list.dy[here] = y;
@@ -114,7 +115,7 @@ __device__ void nep_list_sort(NepList& list, int i, const NepFrame& f)
   while (gap < n / 3) gap = 3 * gap + 1;
   for (; gap > 0; gap /= 3) {
     for (int a = gap; a < n; ++a) {
-      const long long here = nep_entry(a, i, list.capacity);
+      const long long here = nep_tiled(a, i, list.capacity, list.N);
       nep_sift_down(list, i, a, gap, list.nl[here], list.dx[here], list.dy[here], list.dz[here], f);
     }
   }
@@ -125,14 +126,14 @@ __device__ __forceinline__ void nep_list_add(
   NepList& list, int i, int j, double x, double y, double z, const NepFrame& f)
 {
   if (list.count < list.capacity) {
-    const long long here = nep_entry(list.count, i, list.capacity);
+    const long long here = nep_tiled(list.count, i, list.capacity, list.N);
     list.nl[here] = j;
     list.dx[here] = x;
     list.dy[here] = y;
     list.dz[here] = z;
   } else {
     if (!list.sorted) nep_list_sort(list, i, f);
-    const long long last = nep_entry(list.capacity - 1, i, list.capacity);
+    const long long last = nep_tiled(list.capacity - 1, i, list.capacity, list.N);
     if (nep_less(f, j, x, y, z, list.nl[last], list.dx[last], list.dy[last], list.dz[last])) {
       nep_sift_down(list, i, list.capacity - 1, 1, j, x, y, z, f);  // the largest key drops out
     }
@@ -362,8 +363,8 @@ extern "C" __global__ void nep_neighbor_small(
   const int ti = types[i];
   // j ascending, then k lexicographic: the entries arrive in key order, so the
   // lists start (and stay) sorted and an overflowing list drops the newcomers
-  NepList radial = {capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, true};
-  NepList angular = {capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, true};
+  NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, true};
+  NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, true};
   const NepFrame frame = {positions, ri, g, per};
   // With every reach below half a cell, at most one image of j (the nearest,
   // k = rint(-f)) can lie within the cutoff: one candidate per atom instead of
@@ -520,8 +521,8 @@ extern "C" __global__ void nep_neighbor_cell(
   const int* me = atom_cells + 8 * i;
   const int first_bin = structure_bin_ends[s] - b[6];
   const int ti = types[i];
-  NepList radial = {capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
-  NepList angular = {capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
+  NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
+  NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
   const NepFrame frame = {positions, ri, g, per};
   // Every stencil offset maps to a distinct (bin, cell shift) pair, so each
   // image of each atom is met at most once.

@@ -4,8 +4,8 @@
 // network). NEP_SPEC §3.9 for the formulas; §4.4 and §5 for their users.
 //
 // F enters through its gradient with respect to the descriptor: fp (dim, N)
-// for the radial part, and dF_ds (n_max_angular + 1, NABC, N), the output of
-// nep_angular_gradient, for the angular part.
+// for the radial part, and dF_ds, the output of nep_angular_gradient (layout of
+// the angular sums, nep_descriptor.cuh), for the angular part.
 #ifndef NEP_PAIR_CUH
 #define NEP_PAIR_CUH
 
@@ -54,6 +54,8 @@ __device__ __forceinline__ void nep_angular_pair_force(
   bool reversed, real* f)
 {
   const int n_abc = (l_max + 1) * (l_max + 1) - 1;
+  int stride;
+  const real* G_atom = dF_ds + nep_tiled_base(atom, n_angular * n_abc, N, stride);
   real sy = (real)0;
   real v[3] = {(real)0, (real)0, (real)0};
   for (int l = 1; l <= l_max; ++l) {
@@ -61,7 +63,7 @@ __device__ __forceinline__ void nep_angular_pair_force(
     for (int al = l * l - 1; al < (l + 1) * (l + 1) - 1; ++al) {
       real a = (real)0, b = (real)0;
       for (int n = 0; n < n_angular; ++n) {
-        const real G = dF_ds[(n * n_abc + al) * N + atom];
+        const real G = G_atom[(n * n_abc + al) * stride];
         a += G * gp[n];
         b += G * g[n];
       }

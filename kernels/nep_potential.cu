@@ -18,13 +18,13 @@
 //   energy           (N,) double: U_i (written, not added to)
 //   fp               (dim, N): dU_i/dq_nu
 //   type_slot        (T,) the slot of each type present in the batch, -1 if absent
-//   pre_radial       (n_pre * n_k, N), when n_pre > 0:
-//                    pre[(type_slot[t] * n_k + k) * N + i] = sum_n fp_i[n] c_radial[t_i, t][n, k],
+//   pre_radial       n_pre * n_k values per atom (nep_tiled layout), when n_pre > 0:
+//                    component type_slot[t] * n_k + k = sum_n fp_i[n] c_radial[t_i, t][n, k],
 //                    dU_i/df_k(r) for one neighbor of type t, so that nep_force
 //                    needs n_k products per pair and side instead of
 //                    (n_max + 1) n_k (n_pre = 0: nep_force contracts fp itself)
-//   dU_ds            (n_max_angular + 1, NABC, N): the angular sums s_{n,alpha}(i)
-//                    while they are accumulated, then G_{n,alpha}(i) = dU_i/ds_{n,alpha}
+//   dU_ds            the angular sums s_{n,alpha}(i) (layout: nep_descriptor.cuh) while
+//                    they are accumulated, then G_{n,alpha}(i) = dU_i/ds_{n,alpha}
 #include "nep_ann.cuh"
 #include "nep_descriptor.cuh"
 
@@ -82,6 +82,8 @@ extern "C" __global__ void nep_potential(
 
   const int n_radial = n_max_radial + 1;
   const int n_k = n_basis_radial + 1;
+  int stride;
+  real* pre = pre_radial + (n_pre > 0 ? nep_tiled_base(i, n_pre * n_k, N, stride) : 0);
   for (int t = 0; t < n_types && n_pre > 0; ++t) {
     const int p = type_slot[t];
     if (p < 0) continue;
@@ -89,7 +91,7 @@ extern "C" __global__ void nep_potential(
     for (int k = 0; k < n_k; ++k) {
       real sum = (real)0;
       for (int n = 0; n < n_radial; ++n) sum += fpi[n] * c[n * n_k + k];
-      pre_radial[(p * n_k + k) * N + i] = sum;
+      pre[(p * n_k + k) * stride] = sum;
     }
   }
   nep_angular_gradient_atom(i, N, n_max_radial, n_max_angular, l_max, extras, fpi, 1, dU_ds);

@@ -45,7 +45,7 @@ extern "C" __global__ void nep_dipole_radial(
 
   const int count = nep_stored(nn_radial[i], capacity_radial);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_radial);
+    const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const int tj = types[nl_radial[idx]];
     const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
     const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
@@ -91,7 +91,7 @@ extern "C" __global__ void nep_dipole_angular(
 
   const int count = nep_stored(nn_angular[i], capacity_angular);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_angular);
+    const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int tj = types[nl_angular[idx]];
     const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
     const real rsq = r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2];

@@ -49,7 +49,7 @@ __device__ __forceinline__ void nep_zbl_atom(
   const int ti = types[i];
   const int count = nep_stored(nn_angular[i], capacity_angular);
   for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_entry(slot, i, capacity_angular);
+    const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int tj = types[nl_angular[idx]];
     const real* p = zbl + (ti * n_types + tj) * NEP_ZBL_STRIDE;
     const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
