@@ -268,23 +268,28 @@ class Evaluator:
         radial, radial_sizes = self.radial_pair_arguments(types, nl)
         angular, angular_sizes = self.angular_pair_arguments(types, nl)
         lists = (*radial[6:11], *angular[7:12])  # nn, nl, dx, dy, dz of both lists
-        tables = (p["rc_radial"], p["rc_angular"], p["c_radial"], p["c_angular"])
+        f_angular = b["f_angular"]
+        if f_angular.size != 3 * nl.capacity_angular * n:  # sized by the list capacity
+            f_angular = b["f_angular"] = self.xp.zeros(3 * nl.capacity_angular * n,
+                                                       dtype=self.module.real_dtype)
         sizes = {**radial_sizes, **angular_sizes, "type_slot": len(model.types), "fp": dim * n,
-                 "pre_radial": int(b["pre_radial"].size), "dU_ds": self.n_angular_sums * n,
+                 "pre_radial": int(b["pre_radial"].size), "f_angular": int(f_angular.size),
                  "energy": n}
         self.launch_threads("nep_potential", n, (
             *radial[:4], i32(model.n_max_angular), i32(model.n_basis_angular),
             i32(model.l_max_3b), i32(self._extras), i32(dim), i32(model.n_neuron), i32(n_pre),
-            radial[4], angular[5], types, type_slot, *lists, *tables, p["q_scaler"], p["ann"],
-            b["q"], b["energies"], b["fp"], b["pre_radial"], b["dU_ds"],
-        ), {**sizes, "q_scaler": dim, "ann": int(p["ann"].size), "q": dim * n})
+            radial[4], angular[5], types, type_slot, *lists, p["rc_radial"], p["rc_angular"],
+            p["c_radial"], p["c_angular"], p["q_scaler"], p["ann"], b["q"], b["energies"],
+            b["fp"], b["pre_radial"], b["dU_ds"], f_angular,
+        ), {**sizes, "q_scaler": dim, "ann": int(p["ann"].size), "q": dim * n,
+            "dU_ds": self.n_angular_sums * n})
         zbl = p["zbl"] if p["zbl"] is not None else p["rc_radial"]  # read only with has_zbl
         self.launch_threads("nep_force", n, (
-            *radial[:4], i32(model.n_max_angular), i32(model.n_basis_angular),
-            i32(model.l_max_3b), i32(n_pre), i32(p["zbl"] is not None), radial[4], angular[5],
-            types, type_slot, *lists, *tables, b["fp"], b["pre_radial"], b["dU_ds"], zbl,
-            b["energies"], b["force"], b["virial"],
-        ), {**sizes, "zbl": int(zbl.size), "force": 3 * n, "virial": 9 * n})
+            *radial[:4], i32(n_pre), i32(p["zbl"] is not None), radial[4], angular[5], types,
+            type_slot, *lists, p["rc_radial"], p["c_radial"], b["fp"], b["pre_radial"], f_angular,
+            zbl, b["energies"], b["force"], b["virial"],
+        ), {**{k: v for k, v in sizes.items() if k not in ("rc_angular", "c_angular")},
+            "zbl": int(zbl.size), "force": 3 * n, "virial": 9 * n})
 
     # ----------------------------------------- launches shared with gpunep.plans
     @property
@@ -441,6 +446,7 @@ class Evaluator:
                 "q": xp.zeros(dim * n, dtype=real),
                 "fp": xp.zeros(dim * n, dtype=real),
                 "pre_radial": xp.zeros(max(1, n_pre * (model.n_basis_radial + 1) * n), dtype=real),
+                "f_angular": xp.zeros(0, dtype=real),  # sized by _launch_nep
                 "dU_ds": xp.zeros(self.n_angular_sums * n, dtype=real),
                 "energies": xp.zeros(n, dtype=np.float64),
                 "force": xp.zeros(3 * n, dtype=np.float64),

@@ -1,17 +1,17 @@
 // Forces and per-atom virials (NEP_SPEC §3.9-3.11): one thread per atom,
 // gather form, no atomics (device functions in nep_force.cuh, nep_zbl.cuh).
 //
-//   nep_force(N, n_types, n_max_radial, n_basis_radial, n_max_angular,
-//             n_basis_angular, l_max, n_pre, has_zbl, capacity_radial,
-//             capacity_angular, types, type_slot, nn_radial, nl_radial,
-//             dx_radial, dy_radial, dz_radial, nn_angular, nl_angular,
-//             dx_angular, dy_angular, dz_angular, rc_radial, rc_angular,
-//             c_radial, c_angular, fp, pre_radial, dU_ds, zbl, energy, force, virial)
+//   nep_force(N, n_types, n_max_radial, n_basis_radial, n_pre, has_zbl,
+//             capacity_radial, capacity_angular, types, type_slot, nn_radial,
+//             nl_radial, dx_radial, dy_radial, dz_radial, nn_angular, nl_angular,
+//             dx_angular, dy_angular, dz_angular, rc_radial, c_radial, fp,
+//             pre_radial, f_angular, zbl, energy, force, virial)
 //       a potential's radial, angular and ZBL parts in one launch (one
 //       thread-team barrier on the host executor instead of three); force (3, N)
 //       and virial (9, N) are WRITTEN, energy (N) gets the ZBL energy added.
-//       fp, pre_radial, type_slot and dU_ds come from nep_potential; zbl is
-//       the table of nep_zbl.cuh (any array when has_zbl = 0).
+//       fp, pre_radial, type_slot and the angular pair forces f_angular come
+//       from nep_potential; zbl is the table of nep_zbl.cuh (any array when
+//       has_zbl = 0).
 //   nep_force_radial(N, n_types, n_max_radial, n_basis_radial, capacity_radial,
 //                    types, nn_radial, nl_radial, dx_radial, dy_radial, dz_radial,
 //                    rc_radial, c_radial, fp, force, virial)
@@ -31,9 +31,6 @@ extern "C" __global__ void nep_force(
   int n_types,
   int n_max_radial,
   int n_basis_radial,
-  int n_max_angular,
-  int n_basis_angular,
-  int l_max,
   int n_pre,
   int has_zbl,
   int capacity_radial,
@@ -51,12 +48,10 @@ extern "C" __global__ void nep_force(
   const double* __restrict__ dy_angular,
   const double* __restrict__ dz_angular,
   const real* __restrict__ rc_radial,
-  const real* __restrict__ rc_angular,
   const real* __restrict__ c_radial,
-  const real* __restrict__ c_angular,
   const real* __restrict__ fp,
   const real* __restrict__ pre_radial,
-  const real* __restrict__ dU_ds,
+  const real* __restrict__ f_angular,
   const real* __restrict__ zbl,
   double* __restrict__ energy,
   double* __restrict__ force,
@@ -71,9 +66,8 @@ extern "C" __global__ void nep_force(
   nep_force_radial_atom(i, N, n_types, n_max_radial, n_basis_radial, n_pre, capacity_radial,
                         types, type_slot, nn_radial, nl_radial, dx_radial, dy_radial, dz_radial,
                         rc_radial, c_radial, fp, pre_radial, f_r, w_r);
-  nep_force_angular_atom(i, N, n_types, n_max_angular, n_basis_angular, l_max, capacity_angular,
-                         types, nn_angular, nl_angular, dx_angular, dy_angular, dz_angular,
-                         rc_angular, c_angular, dU_ds, f_a, w_a);
+  nep_angular_reverse_atom(i, N, capacity_angular, nn_angular, nl_angular, dx_angular, dy_angular,
+                           dz_angular, f_angular, f_a, w_a);
   double f[3], w[9];
   for (int a = 0; a < 3; ++a) f[a] = f_r[a] + f_a[a];
   for (int k = 0; k < 9; ++k) w[k] = w_r[k] + w_a[k];

@@ -181,4 +181,122 @@ __device__ __forceinline__ void nep_force_angular_atom(
   }
 }
 
+// The own half of atom i's angular forces (NEP_SPEC §3.9): f_ij = dU_i/dr_ij
+// for every angular pair, from G_i = dU_ds of atom i alone, stored at
+// e = nep_tiled(slot, i, capacity_angular, N) as f_angular[e], [e + C], [e + 2C]
+// (C = capacity_angular * N). nep_angular_reverse_atom adds the other half
+// from the partners' stored pairs, so every directed pair is evaluated once
+// (GPUMD's partial forces), not once from each side as in nep_force_angular_atom.
+__device__ __forceinline__ void nep_angular_partial_atom(
+  int i, int N, int n_types, int n_max_angular, int n_basis_angular, int l_max,
+  int capacity_angular, const int* __restrict__ types, const int* __restrict__ nn_angular,
+  const int* __restrict__ nl_angular, const double* __restrict__ dx_angular,
+  const double* __restrict__ dy_angular, const double* __restrict__ dz_angular,
+  const real* __restrict__ rc_angular, const real* __restrict__ c_angular,
+  const real* __restrict__ dU_ds, real* __restrict__ f_angular)
+{
+  const int ti = types[i];
+  const int n_angular = n_max_angular + 1;
+  const int n_k = n_basis_angular + 1;
+  const int c_stride = n_angular * n_k;
+  const int n_abc = (l_max + 1) * (l_max + 1) - 1;
+  const long long C = (long long)capacity_angular * N;
+  real fn[NEP_MAX_NUM_N], fnp[NEP_MAX_NUM_N], g[NEP_MAX_NUM_N], gp[NEP_MAX_NUM_N];
+  real Y[NEP_NUM_OF_ABC], Yx[NEP_NUM_OF_ABC], Yy[NEP_NUM_OF_ABC], Yz[NEP_NUM_OF_ABC];
+  // G_i as [alpha][n], read once for all pairs
+  real G_i[NEP_NUM_OF_ABC * NEP_MAX_NUM_N];
+  int stride_i;
+  const real* G_column = dU_ds + nep_tiled_base(i, n_angular * n_abc, N, stride_i);
+  for (int n = 0; n < n_angular; ++n)
+    for (int al = 0; al < n_abc; ++al) G_i[al * n_angular + n] = G_column[(n * n_abc + al) * stride_i];
+
+  const int count = nep_stored(nn_angular[i], capacity_angular);
+  for (int slot = 0; slot < count; ++slot) {
+    const long long idx = nep_tiled(slot, i, capacity_angular, N);
+    const int tj = types[nl_angular[idx]];
+    const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
+    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    const real rinv = (real)1 / r;
+    const real u[3] = {r12[0] * rinv, r12[1] * rinv, r12[2] * rinv};
+    const real rc = rc_angular[ti * n_types + tj];
+    const real rcinv = (real)1 / rc;
+    real fc, fcp;
+    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
+    nep_basis_and_derivative(n_basis_angular, rcinv, r, fc, fcp, fn, fnp);
+    const real* c = c_angular + (ti * n_types + tj) * c_stride;
+    for (int n = 0; n < n_angular; ++n) {
+      real a = (real)0, ap = (real)0;
+      for (int k = 0; k < n_k; ++k) {
+        a += c[n * n_k + k] * fn[k];
+        ap += c[n * n_k + k] * fnp[k];
+      }
+      g[n] = a;
+      gp[n] = ap;
+    }
+    nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
+    // d[g(r) Y(u)]/dr_ij = g' Y u + (g / r) (grad Y - (u . grad Y) u)
+    real sy = (real)0;
+    real v[3] = {(real)0, (real)0, (real)0};
+    for (int al = 0; al < n_abc; ++al) {
+      real a = (real)0, b = (real)0;
+      for (int n = 0; n < n_angular; ++n) {
+        const real G = G_i[al * n_angular + n];
+        a += G * gp[n];
+        b += G * g[n];
+      }
+      sy += a * Y[al];
+      v[0] += b * Yx[al];
+      v[1] += b * Yy[al];
+      v[2] += b * Yz[al];
+    }
+    const real uv = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+    for (int a = 0; a < 3; ++a) f_angular[idx + a * C] = sy * u[a] + (v[a] - uv * u[a]) * rinv;
+  }
+}
+
+// Atom i's angular forces and virial from the stored pair forces (see
+// nep_angular_partial_atom): F_i += f_ij - f_ji, W_i += r_ij (x) f_ji, where
+// f_ji = dU_j/dr_ji is j's entry for the reverse pair: neighbor i at the
+// vector -r_ij (the lists are symmetric, and each is sorted by neighbor
+// index, so a binary search finds i's images in j's list). An entry missing
+// from an overflowing list contributes nothing; the evaluator reruns such an
+// evaluation with larger lists anyway.
+__device__ __forceinline__ void nep_angular_reverse_atom(
+  int i, int N, int capacity_angular, const int* __restrict__ nn_angular,
+  const int* __restrict__ nl_angular, const double* __restrict__ dx_angular,
+  const double* __restrict__ dy_angular, const double* __restrict__ dz_angular,
+  const real* __restrict__ f_angular, double* f, double* w)
+{
+  const long long C = (long long)capacity_angular * N;
+  const int count = nep_stored(nn_angular[i], capacity_angular);
+  for (int slot = 0; slot < count; ++slot) {
+    const long long idx = nep_tiled(slot, i, capacity_angular, N);
+    const int j = nl_angular[idx];
+    const double x = dx_angular[idx], y = dy_angular[idx], z = dz_angular[idx];
+    int stride;
+    const long long base = nep_tiled_base(j, capacity_angular, N, stride);
+    int lo = 0, hi = nep_stored(nn_angular[j], capacity_angular);
+    const int end = hi;
+    while (lo < hi) {
+      const int mid = (lo + hi) / 2;
+      if (nl_angular[base + (long long)mid * stride] < i) lo = mid + 1; else hi = mid;
+    }
+    real f_ji[3] = {(real)0, (real)0, (real)0};
+    for (int e = lo; e < end; ++e) {
+      const long long k = base + (long long)e * stride;
+      if (nl_angular[k] != i) break;
+      // exactly -r_ij in exact arithmetic; other images of i differ by a lattice vector
+      if (fabs(dx_angular[k] + x) + fabs(dy_angular[k] + y) + fabs(dz_angular[k] + z) < 1e-6) {
+        for (int a = 0; a < 3; ++a) f_ji[a] = f_angular[k + a * C];
+        break;
+      }
+    }
+    const real r12[3] = {(real)x, (real)y, (real)z};
+    for (int a = 0; a < 3; ++a) {
+      f[a] += (double)(f_angular[idx + a * C] - f_ji[a]);
+      for (int b = 0; b < 3; ++b) w[a * 3 + b] += (double)(r12[a] * f_ji[b]);
+    }
+  }
+}
+
 #endif  // NEP_FORCE_CUH

@@ -327,6 +327,59 @@ extern "C" __global__ void nep_neighbor_prepare(
   b[7] = 0;
 }
 
+#define NEP_SCAN_CHUNK 32
+
+// The nearest image of every atom j in [first, last) against atom i (see
+// nep_neighbor_small). A branch-free pass over a chunk of atoms estimates the
+// squared distances (the CPU vectorizes it); only the atoms within the
+// largest cutoff of i's type (with a 1e-6 relative margin for the estimate's
+// rounding) go through nep_consider, which computes the exact vector and tests
+// the pair's cutoffs, so the lists are those of testing every atom.
+__device__ __forceinline__ void nep_scan_nearest(
+  int i, int first, int last, int ti, int n_types, const double* __restrict__ positions,
+  const int* __restrict__ types, const double* __restrict__ cell, const NepFrame& f,
+  const double* __restrict__ rc_radial, const double* __restrict__ rc_angular, NepList& radial,
+  NepList& angular)
+{
+  const double* ri = f.ri;
+  const double* g = f.inv;
+  double rc2 = 0.0;
+  for (int t = 0; t < n_types; ++t) {
+    const double rc = fmax(rc_radial[ti * n_types + t], rc_angular[ti * n_types + t]);
+    rc2 = fmax(rc2, rc * rc);
+  }
+  const double bound = rc2 * (1.0 + 1e-6);
+  // k = 0 along free directions
+  const double on[3] = {f.pbc[0] ? 1.0 : 0.0, f.pbc[1] ? 1.0 : 0.0, f.pbc[2] ? 1.0 : 0.0};
+  for (int j0 = first; j0 < last; j0 += NEP_SCAN_CHUNK) {
+    const int m = last - j0 < NEP_SCAN_CHUNK ? last - j0 : NEP_SCAN_CHUNK;
+    bool near[NEP_SCAN_CHUNK];
+    for (int c = 0; c < m; ++c) {
+      const double* rj = positions + 3 * (j0 + c);
+      const double dx = rj[0] - ri[0], dy = rj[1] - ri[1], dz = rj[2] - ri[2];
+      const double ka = on[0] * rint(-(dx * g[0] + dy * g[3] + dz * g[6]));
+      const double kb = on[1] * rint(-(dx * g[1] + dy * g[4] + dz * g[7]));
+      const double kc = on[2] * rint(-(dx * g[2] + dy * g[5] + dz * g[8]));
+      const double x = dx + (ka * cell[0] + kb * cell[3] + kc * cell[6]);
+      const double y = dy + (ka * cell[1] + kb * cell[4] + kc * cell[7]);
+      const double z = dz + (ka * cell[2] + kb * cell[5] + kc * cell[8]);
+      near[c] = x * x + y * y + z * z < bound;
+    }
+    for (int c = 0; c < m; ++c) {
+      if (!near[c]) continue;
+      const int j = j0 + c;
+      const double* rj = positions + 3 * j;
+      const double d[3] = {rj[0] - ri[0], rj[1] - ri[1], rj[2] - ri[2]};
+      int k[3];
+      for (int e = 0; e < 3; ++e)
+        k[e] = f.pbc[e] ? (int)rint(-(d[0] * g[e] + d[1] * g[3 + e] + d[2] * g[6 + e])) : 0;
+      const int pair = ti * n_types + types[j];
+      const double rcr = rc_radial[pair], rca = rc_angular[pair];
+      nep_consider(i, j, rj, cell, k[0], k[1], k[2], f, rcr * rcr, rca * rca, radial, angular);
+    }
+  }
+}
+
 extern "C" __global__ void nep_neighbor_small(
   int N,
   int S,
@@ -370,18 +423,15 @@ extern "C" __global__ void nep_neighbor_small(
   // k = rint(-f)) can lie within the cutoff: one candidate per atom instead of
   // an image range (the range, when not empty, holds exactly that image).
   const bool nearest = (!per[0] || g[9] < 0.5) && (!per[1] || g[10] < 0.5) && (!per[2] || g[11] < 0.5);
-  for (int j = offsets[s]; j < offsets[s + 1]; ++j) {
+  if (nearest) {
+    nep_scan_nearest(i, offsets[s], offsets[s + 1], ti, n_types, positions, types, cell, frame,
+                     rc_radial, rc_angular, radial, angular);
+  }
+  for (int j = offsets[s]; j < offsets[s + 1] && !nearest; ++j) {
     const double* rj = positions + 3 * j;
     const double d[3] = {rj[0] - ri[0], rj[1] - ri[1], rj[2] - ri[2]};
     const int pair = ti * n_types + types[j];
     const double rcr = rc_radial[pair], rca = rc_angular[pair];
-    if (nearest) {
-      int k[3];
-      for (int e = 0; e < 3; ++e)
-        k[e] = per[e] ? (int)rint(-(d[0] * g[e] + d[1] * g[3 + e] + d[2] * g[6 + e])) : 0;
-      nep_consider(i, j, rj, cell, k[0], k[1], k[2], frame, rcr * rcr, rca * rca, radial, angular);
-      continue;
-    }
     // image k reaches the cutoff only if |f_d + k_d| < reach_d along each periodic direction
     int lo[3], hi[3];
     for (int e = 0; e < 3; ++e) {

@@ -10,7 +10,7 @@
 //                 nn_radial, nl_radial, dx_radial, dy_radial, dz_radial,
 //                 nn_angular, nl_angular, dx_angular, dy_angular, dz_angular,
 //                 rc_radial, rc_angular, c_radial, c_angular, q_scaler, ann,
-//                 q, energy, fp, pre_radial, dU_ds)
+//                 q, energy, fp, pre_radial, dU_ds, f_angular)
 //
 // Layouts (N atoms, T types, NABC = (l_max + 1)^2 - 1, n_k = n_basis_radial + 1):
 //   lists, rc_*, c_*  see nep_descriptor.cuh;  ann  see nep_ann.cuh
@@ -25,8 +25,11 @@
 //                    (n_max + 1) n_k (n_pre = 0: nep_force contracts fp itself)
 //   dU_ds            the angular sums s_{n,alpha}(i) (layout: nep_descriptor.cuh) while
 //                    they are accumulated, then G_{n,alpha}(i) = dU_i/ds_{n,alpha}
+//   f_angular        (3, capacity_angular * N): f_ij = dU_i/dr_ij of every angular
+//                    pair, at the pair's list index (nep_angular_partial_atom)
 #include "nep_ann.cuh"
 #include "nep_descriptor.cuh"
+#include "nep_force.cuh"
 
 extern "C" __global__ void nep_potential(
   int N,
@@ -64,7 +67,8 @@ extern "C" __global__ void nep_potential(
   double* __restrict__ energy,
   real* __restrict__ fp,
   real* __restrict__ pre_radial,
-  real* __restrict__ dU_ds)
+  real* __restrict__ dU_ds,
+  real* __restrict__ f_angular)
 {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= N) return;
@@ -95,4 +99,7 @@ extern "C" __global__ void nep_potential(
     }
   }
   nep_angular_gradient_atom(i, N, n_max_radial, n_max_angular, l_max, extras, fpi, 1, dU_ds);
+  nep_angular_partial_atom(i, N, n_types, n_max_angular, n_basis_angular, l_max, capacity_angular,
+                           types, nn_angular, nl_angular, dx_angular, dy_angular, dz_angular,
+                           rc_angular, c_angular, dU_ds, f_angular);
 }
