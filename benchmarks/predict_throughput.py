@@ -13,12 +13,20 @@ Default data: ../shared/models/gpumd/nep_prediction (a Te/Pb NEP4 model and
 25 structures x 250 atoms); elsewhere a synthetic model of the same
 architecture on generated rocksalt cells. Not part of the test suite.
 
+gpunep's host backend and NEP_CPU both run OpenMP: each thread count of
+``--threads`` (default 1 and 2) runs in its own process with
+``OMP_NUM_THREADS`` set, so every ratio compares equal thread counts.
+
     python benchmarks/predict_throughput.py [--model nep.txt --data train.xyz] [--seconds 5]
+                                            [--threads 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -91,15 +99,31 @@ def main() -> None:
     parser.add_argument("--data")
     parser.add_argument("--backend", default="host")
     parser.add_argument("--seconds", type=float, default=5.0, help="time per method")
+    parser.add_argument("--threads", default="1,2", help="comma-separated OMP_NUM_THREADS values")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        measure(args)
+        return
+    for threads in args.threads.split(","):
+        command = [sys.executable, __file__, "--child", "--backend", args.backend,
+                   "--seconds", str(args.seconds)]
+        if args.model and args.data:
+            command += ["--model", args.model, "--data", args.data]
+        subprocess.run(command, env=dict(os.environ, OMP_NUM_THREADS=threads.strip()), check=True)
 
+
+def measure(args) -> None:
+    """One process, one OpenMP thread count: every method, interleaved, and the ratios."""
     from gpunep import NEPCalculator, read_model
     from gpunep.prediction import predict
 
     model_path, structures, label = _inputs(args)
     model = read_model(model_path)
     n = len(structures)
-    print(f"data: {label}; {n} structures, {sum(len(a) for a in structures)} atoms\n")
+    print(f"data: {label}; {n} structures, {sum(len(a) for a in structures)} atoms; "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(OpenMP default)')} "
+          "(gpunep host and NEP_CPU alike)\n")
     methods = {}
     for precision in ("float32", "float64"):
         methods[f"gpunep predict ({args.backend}, {precision})"] = (
@@ -123,7 +147,7 @@ def main() -> None:
     print(f"{'method':<50} {'frames/s':>10} {'max |ΔE| vs first (eV)':>24}")
     for key, rate in rates.items():
         print(f"{key:<50} {rate:>10.2f} {np.abs(energies[key] - first).max():>24.3g}")
-    print("\nratios (same run, same machine):")
+    print("\nratios (same process, same machine, same thread count):")
     for precision in ("float32", "float64"):
         mine = rates[f"gpunep predict ({args.backend}, {precision})"]
         loop = rates[f"gpunep NEPCalculator loop ({args.backend}, {precision})"]

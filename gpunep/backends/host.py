@@ -198,18 +198,23 @@ def launcher_source(signatures: Iterable[KernelSignature]) -> str:
 extern "C" void {_LAUNCHER_PREFIX}{sig.name}({params})
 {{
   const long long n_blocks = (long long)gx * gy * gz;
-  // a one-block launch (per-structure setup, tiny batches) skips the thread team
-#pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
-  for (long long b = 0; b < n_blocks; ++b) {{
+  // A one-block launch (per-structure setup, tiny batches) skips the thread team.
+  // Blocks are handed out one at a time: when the machine is shared and a thread
+  // is descheduled, the others take over its remaining blocks.
+#pragma omp parallel if (n_blocks > 1)
+  {{
     gridDim = dim3(gx, gy, gz);
     blockDim = dim3(bx, by, bz);
-    blockIdx = uint3{{(unsigned)(b % gx), (unsigned)((b / gx) % gy), (unsigned)(b / ((long long)gx * gy))}};
-    for (unsigned tz = 0; tz < bz; ++tz)
-      for (unsigned ty = 0; ty < by; ++ty)
-        for (unsigned tx = 0; tx < bx; ++tx) {{
-          threadIdx = uint3{{tx, ty, tz}};
-          {sig.name}({", ".join(call)});
-        }}
+#pragma omp for schedule(dynamic, 1)
+    for (long long b = 0; b < n_blocks; ++b) {{
+      blockIdx = uint3{{(unsigned)(b % gx), (unsigned)((b / gx) % gy), (unsigned)(b / ((long long)gx * gy))}};
+      for (unsigned tz = 0; tz < bz; ++tz)
+        for (unsigned ty = 0; ty < by; ++ty)
+          for (unsigned tx = 0; tx < bx; ++tx) {{
+            threadIdx = uint3{{tx, ty, tz}};
+            {sig.name}({", ".join(call)});
+          }}
+    }}
   }}
 }}
 """)
