@@ -3,9 +3,14 @@
 The ``kernels/*.cu`` sources are compiled by the system C++ compiler
 (``$CXX``, else g++, c++ or clang++) as C++20 with ``kernels/cuda_shim.h``
 force-included. For every kernel a generated ``extern "C"`` launcher runs
-all (block, thread) pairs of the grid: blocks are spread over OpenMP
-threads, and the threads of a block run one after another with the shim's
-thread-local ``threadIdx``/``blockIdx`` set. The shared library is cached
+all (block, thread) pairs of the grid: parts of 16 threads of a block are
+spread over OpenMP threads (the kernels' threads never cooperate, see
+``kernels/cuda_shim.h``), and the threads of a part run one after another
+with the shim's thread-local ``threadIdx``/``blockIdx`` set. A launch whose
+measured cost (per kernel, per thread; the first launch of a kernel runs on
+one thread to measure it) says it takes under :data:`PARALLEL_MIN_SECONDS`
+runs on the calling thread alone: waking the team would cost more, and on a
+loaded machine a whole scheduler quantum. The shared library is cached
 under ``$GPUNEP_CACHE_DIR`` (default ``~/.cache/gpunep``), keyed by a hash of
 the sources, the flags and the compiler, and loaded with ctypes.
 
@@ -30,6 +35,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -51,6 +57,9 @@ from gpunep.errors import BackendUnavailableError, KernelCompileError
 _COMPILER_CANDIDATES = ("g++", "c++", "clang++")
 _SANITIZERS = {"address": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]}
 _LAUNCHER_PREFIX = "gpunep_launch_"
+_PART = 16  # threads of a block per OpenMP work item
+PARALLEL_MIN_SECONDS = 1e-4
+"""Launches expected to take less (on one thread) run without the OpenMP team."""
 
 _lock = threading.Lock()
 _modules: dict[tuple, KernelModule] = {}
@@ -136,13 +145,16 @@ def compile_flags(precision: str) -> list[str]:
 class HostKernel:
     """One kernel in a loaded host library, called like a CuPy ``RawKernel``."""
 
-    def __init__(self, signature: KernelSignature, function: Any, precision: str):
+    def __init__(self, signature: KernelSignature, function: Any, precision: str,
+                 team_size: int):
         self.signature = signature
         self._function = function
         self._real_dtype = real_dtype(precision)
+        self._team_size = team_size
+        self._seconds_per_thread: float | None = None  # one OpenMP thread's time per kernel thread
         real_ctype = ctypes.c_float if precision == "float32" else ctypes.c_double
         self._converters = [_converter(p, real_ctype) for p in signature.params]
-        function.argtypes = [ctypes.c_uint] * 6 + [c for c, _ in self._converters]
+        function.argtypes = [ctypes.c_int] + [ctypes.c_uint] * 6 + [c for c, _ in self._converters]
         function.restype = None
 
     @property
@@ -163,7 +175,16 @@ class HostKernel:
             self.signature, grid, block, args, self._real_dtype, np.ndarray, sizes
         )
         values = [convert(v) for (_, convert), v in zip(self._converters, args)]
-        self._function(*grid3, *block3, *values)
+        threads = grid3[0] * grid3[1] * grid3[2] * block3[0] * block3[1] * block3[2]
+        # The first launch of a kernel runs on one thread and measures its cost.
+        estimate = self._seconds_per_thread
+        team = self._team_size if estimate is not None and estimate * threads >= PARALLEL_MIN_SECONDS else 1
+        tic = time.perf_counter()
+        self._function(int(team > 1), *grid3, *block3, *values)
+        # wall x team ~ one thread's time; a stalled team (a loaded machine) inflates the
+        # wall time, so the estimate may at most double per launch
+        measured = (time.perf_counter() - tic) * team / threads
+        self._seconds_per_thread = measured if estimate is None else min(measured, 2.0 * estimate)
 
 
 def _converter(param: Param, real_ctype: type) -> tuple[type, Any]:
@@ -193,27 +214,31 @@ def launcher_source(signatures: Iterable[KernelSignature]) -> str:
             else:
                 decls.append(f"{ctype} a{k}")
                 call.append(f"a{k}")
-        params = ", ".join(["unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz", *decls])
+        params = ", ".join(["int parallel, unsigned gx, unsigned gy, unsigned gz, unsigned bx, "
+                            "unsigned by, unsigned bz", *decls])
         parts.append(f"""
 extern "C" void {_LAUNCHER_PREFIX}{sig.name}({params})
 {{
-  const long long n_blocks = (long long)gx * gy * gz;
-  // A one-block launch (per-structure setup, tiny batches) skips the thread team.
-  // Blocks are handed out one at a time: when the machine is shared and a thread
-  // is descheduled, the others take over its remaining blocks.
-#pragma omp parallel if (n_blocks > 1)
+  const long long per_block = (long long)bx * by * bz;
+  const long long parts = (per_block + {_PART} - 1) / {_PART};
+  const long long n_items = (long long)gx * gy * gz * parts;
+  // Work items (parts of {_PART} threads of a block) are handed out one at a time:
+  // when the machine is shared and a thread is descheduled, the others take
+  // over its remaining items.
+#pragma omp parallel if (parallel && n_items > 1)
   {{
     gridDim = dim3(gx, gy, gz);
     blockDim = dim3(bx, by, bz);
 #pragma omp for schedule(dynamic, 1)
-    for (long long b = 0; b < n_blocks; ++b) {{
+    for (long long w = 0; w < n_items; ++w) {{
+      const long long b = w / parts;
       blockIdx = uint3{{(unsigned)(b % gx), (unsigned)((b / gx) % gy), (unsigned)(b / ((long long)gx * gy))}};
-      for (unsigned tz = 0; tz < bz; ++tz)
-        for (unsigned ty = 0; ty < by; ++ty)
-          for (unsigned tx = 0; tx < bx; ++tx) {{
-            threadIdx = uint3{{tx, ty, tz}};
-            {sig.name}({", ".join(call)});
-          }}
+      const long long first = (w % parts) * {_PART};
+      const long long last = first + {_PART} < per_block ? first + {_PART} : per_block;
+      for (long long t = first; t < last; ++t) {{
+        threadIdx = uint3{{(unsigned)(t % bx), (unsigned)((t / bx) % by), (unsigned)(t / ((long long)bx * by))}};
+        {sig.name}({", ".join(call)});
+      }}
     }}
   }}
 }}
@@ -237,7 +262,8 @@ def _build(source: KernelSource, precision: str) -> KernelModule:
     compiler, version = find_compiler()
     flags = compile_flags(precision)
     shim = source.include_dir / SHIM_HEADER
-    code = source.code + "\n" + launcher_source(source.signatures.values())
+    code = (source.code + "\n" + launcher_source(source.signatures.values())
+            + '\n#include <omp.h>\nextern "C" int gpunep_max_threads() { return omp_get_max_threads(); }\n')
     h = hashlib.sha256()
     for part in (source.digest, code, " ".join(compiler), version, " ".join(flags)):
         h.update(part.encode() + b"\0")
@@ -252,8 +278,10 @@ def _build(source: KernelSource, precision: str) -> KernelModule:
         lib = ctypes.CDLL(str(library))
     except OSError as exc:
         raise BackendUnavailableError(f"could not load the host kernel library {library}: {exc}") from exc
+    lib.gpunep_max_threads.restype = ctypes.c_int
+    team_size = max(1, int(lib.gpunep_max_threads()))
     kernels = {
-        name: HostKernel(sig, getattr(lib, _LAUNCHER_PREFIX + name), precision)
+        name: HostKernel(sig, getattr(lib, _LAUNCHER_PREFIX + name), precision, team_size)
         for name, sig in source.signatures.items()
     }
     return KernelModule(xp=np, precision=precision, backend="host", source=source,
