@@ -107,10 +107,75 @@ __device__ __forceinline__ void nep_sift_down(
   list.dz[here] = z;
 }
 
-// Shell sort (Knuth's gaps) of the stored entries, in place in the slot-major arrays.
+#define NEP_SORT_LOCAL 128  // entries a list may have to be sorted in registers / local memory
+#define NEP_SHIFT_BITS 10   // bits per lattice-shift component in a packed key
+
+// Sort lists of up to NEP_SORT_LOCAL entries in local arrays on packed integer
+// keys j << 30 | (ka, kb, kc) + 512: the same order as nep_less, without
+// recovering shifts and touching the list arrays at every comparison.
+// Returns false (nothing changed) when a shift is too large to pack.
+__device__ bool nep_list_sort_local(NepList& list, int i, const NepFrame& f, int n)
+{
+  long long key[NEP_SORT_LOCAL];
+  int jj[NEP_SORT_LOCAL];
+  double xx[NEP_SORT_LOCAL], yy[NEP_SORT_LOCAL], zz[NEP_SORT_LOCAL];
+  const int half = 1 << (NEP_SHIFT_BITS - 1);
+  int stride;
+  const long long base = nep_tiled_base(i, list.capacity, list.N, stride);
+  for (int m = 0; m < n; ++m) {
+    const long long e = base + (long long)m * stride;
+    jj[m] = list.nl[e];
+    xx[m] = list.dx[e];
+    yy[m] = list.dy[e];
+    zz[m] = list.dz[e];
+    int k[3];
+    nep_shift_of(f, jj[m], xx[m], yy[m], zz[m], k);
+    long long packed = (long long)jj[m];
+    for (int c = 0; c < 3; ++c) {
+      if (k[c] < -half || k[c] >= half) return false;
+      packed = (packed << NEP_SHIFT_BITS) | (long long)(k[c] + half);
+    }
+    key[m] = packed;
+  }
+  int gap = 1;
+  while (gap < n / 3) gap = 3 * gap + 1;
+  for (; gap > 0; gap /= 3) {
+    for (int a = gap; a < n; ++a) {
+      const long long kk = key[a];
+      const int j = jj[a];
+      const double x = xx[a], y = yy[a], z = zz[a];
+      int b = a;
+      for (; b >= gap && key[b - gap] > kk; b -= gap) {
+        key[b] = key[b - gap];
+        jj[b] = jj[b - gap];
+        xx[b] = xx[b - gap];
+        yy[b] = yy[b - gap];
+        zz[b] = zz[b - gap];
+      }
+      key[b] = kk;
+      jj[b] = j;
+      xx[b] = x;
+      yy[b] = y;
+      zz[b] = z;
+    }
+  }
+  for (int m = 0; m < n; ++m) {
+    const long long e = base + (long long)m * stride;
+    list.nl[e] = jj[m];
+    list.dx[e] = xx[m];
+    list.dy[e] = yy[m];
+    list.dz[e] = zz[m];
+  }
+  return true;
+}
+
+// Shell sort (Knuth's gaps) of the stored entries: in local arrays when they
+// fit, else in place in the list arrays.
 __device__ void nep_list_sort(NepList& list, int i, const NepFrame& f)
 {
   const int n = list.count < list.capacity ? list.count : list.capacity;
+  list.sorted = true;
+  if (n <= NEP_SORT_LOCAL && nep_list_sort_local(list, i, f, n)) return;
   int gap = 1;
   while (gap < n / 3) gap = 3 * gap + 1;
   for (; gap > 0; gap /= 3) {
@@ -119,7 +184,6 @@ __device__ void nep_list_sort(NepList& list, int i, const NepFrame& f)
       nep_sift_down(list, i, a, gap, list.nl[here], list.dx[here], list.dy[here], list.dz[here], f);
     }
   }
-  list.sorted = true;
 }
 
 __device__ __forceinline__ void nep_list_add(
@@ -329,12 +393,25 @@ extern "C" __global__ void nep_neighbor_prepare(
 
 #define NEP_SCAN_CHUNK 32
 
+// The square of the largest cutoff of type ti with any type: candidates
+// whose estimated squared distance is below it (with a 1e-6 relative margin
+// for the estimate's rounding) go through the exact test of nep_consider.
+__device__ __forceinline__ double nep_largest_cutoff2(
+  int ti, int n_types, const double* __restrict__ rc_radial, const double* __restrict__ rc_angular)
+{
+  double rc2 = 0.0;
+  for (int t = 0; t < n_types; ++t) {
+    const double rc = fmax(rc_radial[ti * n_types + t], rc_angular[ti * n_types + t]);
+    rc2 = fmax(rc2, rc * rc);
+  }
+  return rc2;
+}
+
 // The nearest image of every atom j in [first, last) against atom i (see
 // nep_neighbor_small). A branch-free pass over a chunk of atoms estimates the
 // squared distances (the CPU vectorizes it); only the atoms within the
-// largest cutoff of i's type (with a 1e-6 relative margin for the estimate's
-// rounding) go through nep_consider, which computes the exact vector and tests
-// the pair's cutoffs, so the lists are those of testing every atom.
+// largest cutoff of i's type go through nep_consider, which computes the exact
+// vector and tests the pair's cutoffs, so the lists are those of testing every atom.
 __device__ __forceinline__ void nep_scan_nearest(
   int i, int first, int last, int ti, int n_types, const double* __restrict__ positions,
   const int* __restrict__ types, const double* __restrict__ cell, const NepFrame& f,
@@ -343,12 +420,7 @@ __device__ __forceinline__ void nep_scan_nearest(
 {
   const double* ri = f.ri;
   const double* g = f.inv;
-  double rc2 = 0.0;
-  for (int t = 0; t < n_types; ++t) {
-    const double rc = fmax(rc_radial[ti * n_types + t], rc_angular[ti * n_types + t]);
-    rc2 = fmax(rc2, rc * rc);
-  }
-  const double bound = rc2 * (1.0 + 1e-6);
+  const double bound = nep_largest_cutoff2(ti, n_types, rc_radial, rc_angular) * (1.0 + 1e-6);
   // k = 0 along free directions
   const double on[3] = {f.pbc[0] ? 1.0 : 0.0, f.pbc[1] ? 1.0 : 0.0, f.pbc[2] ? 1.0 : 0.0};
   for (int j0 = first; j0 < last; j0 += NEP_SCAN_CHUNK) {
@@ -574,6 +646,7 @@ extern "C" __global__ void nep_neighbor_cell(
   NepList radial = {N, capacity_radial, nl_radial, dx_radial, dy_radial, dz_radial, 0, false};
   NepList angular = {N, capacity_angular, nl_angular, dx_angular, dy_angular, dz_angular, 0, false};
   const NepFrame frame = {positions, ri, g, per};
+  const double bound = nep_largest_cutoff2(ti, n_types, rc_radial, rc_angular) * (1.0 + 1e-6);
   // Every stencil offset maps to a distinct (bin, cell shift) pair, so each
   // image of each atom is met at most once.
   int bin[3], shift[3];
@@ -592,16 +665,33 @@ extern "C" __global__ void nep_neighbor_cell(
           }
         }
         const int k = first_bin + (bin[0] * b[1] + bin[1]) * b[2] + bin[2];
-        for (int p = bin_ends[k] - bin_counts[k]; p < bin_ends[k]; ++p) {
-          const int* code = bin_codes + 4 * p;  // type, wraps
-          // image of j in the shifted cell, in terms of the raw positions
-          const int ka = shift[0] - code[1] + me[3];
-          const int kb = shift[1] - code[2] + me[4];
-          const int kc = shift[2] - code[3] + me[5];
-          const int pair = ti * n_types + code[0];
-          const double rcr = rc_radial[pair], rca = rc_angular[pair];
-          nep_consider(i, bin_atoms[p], bin_positions + 3 * p, cell, ka, kb, kc, frame,
-                       rcr * rcr, rca * rca, radial, angular);
+        // image of j in the shifted cell, in terms of the raw positions: k = base - wraps
+        const int base[3] = {shift[0] + me[3], shift[1] + me[4], shift[2] + me[5]};
+        for (int p0 = bin_ends[k] - bin_counts[k]; p0 < bin_ends[k]; p0 += NEP_SCAN_CHUNK) {
+          const int m = bin_ends[k] - p0 < NEP_SCAN_CHUNK ? bin_ends[k] - p0 : NEP_SCAN_CHUNK;
+          // branch-free distance estimates (vectorized on the CPU); exact test below
+          bool near[NEP_SCAN_CHUNK];
+          for (int c = 0; c < m; ++c) {
+            const double* rj = bin_positions + 3 * (p0 + c);
+            const int* code = bin_codes + 4 * (p0 + c);  // type, wraps
+            const double ka = (double)(base[0] - code[1]);
+            const double kb = (double)(base[1] - code[2]);
+            const double kc = (double)(base[2] - code[3]);
+            const double x = (rj[0] - ri[0]) + (ka * cell[0] + kb * cell[3] + kc * cell[6]);
+            const double y = (rj[1] - ri[1]) + (ka * cell[1] + kb * cell[4] + kc * cell[7]);
+            const double z = (rj[2] - ri[2]) + (ka * cell[2] + kb * cell[5] + kc * cell[8]);
+            near[c] = x * x + y * y + z * z < bound;
+          }
+          for (int c = 0; c < m; ++c) {
+            if (!near[c]) continue;
+            const int p = p0 + c;
+            const int* code = bin_codes + 4 * p;
+            const int pair = ti * n_types + code[0];
+            const double rcr = rc_radial[pair], rca = rc_angular[pair];
+            nep_consider(i, bin_atoms[p], bin_positions + 3 * p, cell, base[0] - code[1],
+                         base[1] - code[2], base[2] - code[3], frame, rcr * rcr, rca * rca,
+                         radial, angular);
+          }
         }
       }
     }
