@@ -124,7 +124,7 @@ def measure(args) -> None:
             methods = {"gpunep": lambda: engine.evaluate(batch)}
             if adapters is not None:
                 methods["nep_cpu"] = lambda: adapters.predict_structures(structures)
-            profile = engine.evaluator.profile
+            profile = getattr(engine.evaluator, "profile", None)  # None: older gpunep, or off
             if profile is not None:
                 profile.clear()
             rates = _best_rates(methods, batch.n_atoms, args.seconds)
