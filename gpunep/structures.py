@@ -140,20 +140,20 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
 
     if isinstance(structures, Atoms):
         structures = [structures]
-    type_of = {symbol: t for t, symbol in enumerate(model.types)}
+    # model type index by atomic number; -1 for species the model lacks
+    type_of = np.full(max(119, max(model.atomic_numbers) + 1), -1, dtype=np.int32)
+    type_of[list(model.atomic_numbers)] = np.arange(len(model.types), dtype=np.int32)
     positions, types, cells, pbcs, counts, totals = [], [], [], [], [], []
     with_charges = model.model_type == "potential_with_charges"
     for s, atoms in enumerate(structures):
         where = f"structure {s}" if len(structures) > 1 else "structure"
-        symbols = atoms.get_chemical_symbols()
-        try:
-            t = np.fromiter((type_of[x] for x in symbols), dtype=np.int32, count=len(symbols))
-        except KeyError:
-            i = next(i for i, x in enumerate(symbols) if x not in type_of)
+        t = type_of[atoms.numbers]
+        if np.any(t < 0):
+            i = int(np.flatnonzero(t < 0)[0])
             raise ValueError(
-                f"{where}: atom {i} is {symbols[i]}, a species the model does not have "
+                f"{where}: atom {i} is {atoms[i].symbol}, a species the model does not have "
                 f"(model species: {', '.join(model.types)})"
-            ) from None
+            )
         pos = np.asarray(atoms.get_positions(), dtype=np.float64)
         cell = np.asarray(atoms.get_cell()[:], dtype=np.float64)
         pbc = np.asarray(atoms.get_pbc(), dtype=bool)
