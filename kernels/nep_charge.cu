@@ -120,14 +120,10 @@ extern "C" __global__ void nep_bec_radial(
     const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const int j = nl_radial[idx];
     const int tj = types[j];
-    const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    real r12[3];
+    const real r = nep_pair_vector(dx_radial, dy_radial, dz_radial, idx, r12);
     const real rinv = (real)1 / r;
-    const real rc = rc_radial[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis_and_derivative(n_basis_radial, rcinv, r, fc, fcp, fn, fnp);
+    nep_pair_basis_and_derivative(n_basis_radial, rc_radial[ti * n_types + tj], r, fn, fnp);
     const real d_ij = nep_radial_pair_derivative(
       N, i, n_radial, n_k, c_radial + (ti * n_types + tj) * c_stride, fnp, fp_charge);
     const real d_ji = nep_radial_pair_derivative(
@@ -173,15 +169,11 @@ extern "C" __global__ void nep_bec_angular(
     const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int j = nl_angular[idx];
     const int tj = types[j];
-    const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    real r12[3];
+    const real r = nep_pair_vector(dx_angular, dy_angular, dz_angular, idx, r12);
     const real rinv = (real)1 / r;
     const real u[3] = {r12[0] * rinv, r12[1] * rinv, r12[2] * rinv};
-    const real rc = rc_angular[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis_and_derivative(n_basis_angular, rcinv, r, fc, fcp, fn, fnp);
+    nep_pair_basis_and_derivative(n_basis_angular, rc_angular[ti * n_types + tj], r, fn, fnp);
     nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
     real f_ij[3], f_ji[3];
     nep_pair_radial_functions(n_angular, n_k, c_angular + (ti * n_types + tj) * c_stride, fn,

@@ -117,6 +117,37 @@ __device__ __forceinline__ void nep_basis_and_derivative(
   }
 }
 
+// Every pair loop opens with the pair's basis at its type pair's cutoff rc;
+// these keep the cutoff function and the basis in one place (NEP_SPEC §3.2).
+__device__ __forceinline__ void nep_pair_basis(int n_basis, real rc, real r, real* fn)
+{
+  const real rcinv = (real)1 / rc;
+  real fc, fcp;
+  nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
+  nep_basis(n_basis, rcinv, r, fc, fn);
+}
+
+__device__ __forceinline__ void nep_pair_basis_and_derivative(
+  int n_basis, real rc, real r, real* fn, real* fnp)
+{
+  const real rcinv = (real)1 / rc;
+  real fc, fcp;
+  nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
+  nep_basis_and_derivative(n_basis, rcinv, r, fc, fcp, fn, fnp);
+}
+
+// Pair vector r_ij of list entry idx into r12, returning |r_ij|: the lists
+// store displacements in float64 and the kernels compute in real.
+__device__ __forceinline__ real nep_pair_vector(
+  const double* __restrict__ dx, const double* __restrict__ dy, const double* __restrict__ dz,
+  long long idx, real* r12)
+{
+  r12[0] = (real)dx[idx];
+  r12[1] = (real)dy[idx];
+  r12[2] = (real)dz[idx];
+  return nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+}
+
 // ------------------------------------------------------- angular polynomials
 // NEP_SPEC §3.5: Z_l^m(z) are fixed integer polynomials. Row (l, m) holds the
 // coefficients of z^(l-m), z^(l-m-2), ... (same-parity powers only).

@@ -71,11 +71,7 @@ __device__ __forceinline__ void nep_descriptor_atom(
     }
     const real x = (real)dx_radial[idx], y = (real)dy_radial[idx], z = (real)dz_radial[idx];
     const real r = nep_sqrt(x * x + y * y + z * z);
-    const real rc = rc_radial[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis(n_basis_radial, rcinv, r, fc, fn);
+    nep_pair_basis(n_basis_radial, rc_radial[ti * n_types + tj], r, fn);
     for (int k = 0; k < n_k_radial; ++k) run[k] += fn[k];
   }
   if (run_type >= 0)
@@ -94,11 +90,7 @@ __device__ __forceinline__ void nep_descriptor_atom(
     const int tj = types[nl_angular[idx]];
     const real x = (real)dx_angular[idx], y = (real)dy_angular[idx], z = (real)dz_angular[idx];
     const real r = nep_sqrt(x * x + y * y + z * z);
-    const real rc = rc_angular[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis(n_basis_angular, rcinv, r, fc, fn);
+    nep_pair_basis(n_basis_angular, rc_angular[ti * n_types + tj], r, fn);
     const real rinv = (real)1 / r;
     nep_angular_basis(l_max, x * rinv, y * rinv, z * rinv, Y);
     const real* c = c_angular + (ti * n_types + tj) * c_stride_angular;

@@ -15,6 +15,7 @@
 #define NEP_FORCE_CUH
 
 #include "nep_common.cuh"
+#include "nep_pair.cuh"
 
 // Radial part of atom i (NEP_SPEC §3.9, first term).
 __device__ __forceinline__ void nep_force_radial_atom(
@@ -44,14 +45,10 @@ __device__ __forceinline__ void nep_force_radial_atom(
     const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const int j = nl_radial[idx];
     const int tj = types[j];
-    const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    real r12[3];
+    const real r = nep_pair_vector(dx_radial, dy_radial, dz_radial, idx, r12);
     const real rinv = (real)1 / r;
-    const real rc = rc_radial[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis_and_derivative(n_basis_radial, rcinv, r, fc, fcp, fn, fnp);
+    nep_pair_basis_and_derivative(n_basis_radial, rc_radial[ti * n_types + tj], r, fn, fnp);
     // dU_i/dr and dU_j/dr along the pair
     real d_ij = (real)0, d_ji = (real)0;
     if (n_pre > 0) {
@@ -109,30 +106,15 @@ __device__ __forceinline__ void nep_force_angular_atom(
     const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int j = nl_angular[idx];
     const int tj = types[j];
-    const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    real r12[3];
+    const real r = nep_pair_vector(dx_angular, dy_angular, dz_angular, idx, r12);
     const real rinv = (real)1 / r;
     const real u[3] = {r12[0] * rinv, r12[1] * rinv, r12[2] * rinv};
-    const real rc = rc_angular[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis_and_derivative(n_basis_angular, rcinv, r, fc, fcp, fn, fnp);
-    const real* c_ij = c_angular + (ti * n_types + tj) * c_stride;
-    const real* c_ji = c_angular + (tj * n_types + ti) * c_stride;
-    for (int n = 0; n < n_angular; ++n) {
-      real a = (real)0, ap = (real)0, b = (real)0, bp = (real)0;
-      for (int k = 0; k < n_k; ++k) {
-        a += c_ij[n * n_k + k] * fn[k];
-        ap += c_ij[n * n_k + k] * fnp[k];
-        b += c_ji[n * n_k + k] * fn[k];
-        bp += c_ji[n * n_k + k] * fnp[k];
-      }
-      g_ij[n] = a;
-      gp_ij[n] = ap;
-      g_ji[n] = b;
-      gp_ji[n] = bp;
-    }
+    nep_pair_basis_and_derivative(n_basis_angular, rc_angular[ti * n_types + tj], r, fn, fnp);
+    nep_pair_radial_functions(n_angular, n_k, c_angular + (ti * n_types + tj) * c_stride, fn, fnp,
+                              g_ij, gp_ij);
+    nep_pair_radial_functions(n_angular, n_k, c_angular + (tj * n_types + ti) * c_stride, fn, fnp,
+                              g_ji, gp_ji);
     nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
     int stride_j;
     const real* G_j_base = dU_ds + nep_tiled_base(j, n_angular * n_abc, N, stride_j);
@@ -214,25 +196,13 @@ __device__ __forceinline__ void nep_angular_partial_atom(
   for (int slot = 0; slot < count; ++slot) {
     const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int tj = types[nl_angular[idx]];
-    const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    real r12[3];
+    const real r = nep_pair_vector(dx_angular, dy_angular, dz_angular, idx, r12);
     const real rinv = (real)1 / r;
     const real u[3] = {r12[0] * rinv, r12[1] * rinv, r12[2] * rinv};
-    const real rc = rc_angular[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis_and_derivative(n_basis_angular, rcinv, r, fc, fcp, fn, fnp);
-    const real* c = c_angular + (ti * n_types + tj) * c_stride;
-    for (int n = 0; n < n_angular; ++n) {
-      real a = (real)0, ap = (real)0;
-      for (int k = 0; k < n_k; ++k) {
-        a += c[n * n_k + k] * fn[k];
-        ap += c[n * n_k + k] * fnp[k];
-      }
-      g[n] = a;
-      gp[n] = ap;
-    }
+    nep_pair_basis_and_derivative(n_basis_angular, rc_angular[ti * n_types + tj], r, fn, fnp);
+    nep_pair_radial_functions(n_angular, n_k, c_angular + (ti * n_types + tj) * c_stride, fn, fnp,
+                              g, gp);
     nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
     // d[g(r) Y(u)]/dr_ij = g' Y u + (g / r) (grad Y - (u . grad Y) u)
     real sy = (real)0;

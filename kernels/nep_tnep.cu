@@ -47,13 +47,9 @@ extern "C" __global__ void nep_dipole_radial(
   for (int slot = 0; slot < count; ++slot) {
     const long long idx = nep_tiled(slot, i, capacity_radial, N);
     const int tj = types[nl_radial[idx]];
-    const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
-    const real rc = rc_radial[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis_and_derivative(n_basis_radial, rcinv, r, fc, fcp, fn, fnp);
+    real r12[3];
+    const real r = nep_pair_vector(dx_radial, dy_radial, dz_radial, idx, r12);
+    nep_pair_basis_and_derivative(n_basis_radial, rc_radial[ti * n_types + tj], r, fn, fnp);
     const real d_ij = nep_radial_pair_derivative(
       N, i, n_radial, n_k, c_radial + (ti * n_types + tj) * n_radial * n_k, fnp, fp);
     // |r|^2 f_ij = |r|^2 d_ij r_ij / r = r d_ij r_ij
@@ -98,11 +94,7 @@ extern "C" __global__ void nep_dipole_angular(
     const real r = nep_sqrt(rsq);
     const real rinv = (real)1 / r;
     const real u[3] = {r12[0] * rinv, r12[1] * rinv, r12[2] * rinv};
-    const real rc = rc_angular[ti * n_types + tj];
-    const real rcinv = (real)1 / rc;
-    real fc, fcp;
-    nep_fc_and_fcp(rc, rcinv, r, fc, fcp);
-    nep_basis_and_derivative(n_basis_angular, rcinv, r, fc, fcp, fn, fnp);
+    nep_pair_basis_and_derivative(n_basis_angular, rc_angular[ti * n_types + tj], r, fn, fnp);
     nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
     nep_pair_radial_functions(n_angular, n_k, c_angular + (ti * n_types + tj) * n_angular * n_k,
                               fn, fnp, g, gp);

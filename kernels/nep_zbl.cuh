@@ -52,8 +52,8 @@ __device__ __forceinline__ void nep_zbl_atom(
     const long long idx = nep_tiled(slot, i, capacity_angular, N);
     const int tj = types[nl_angular[idx]];
     const real* p = zbl + (ti * n_types + tj) * NEP_ZBL_STRIDE;
-    const real r12[3] = {(real)dx_angular[idx], (real)dy_angular[idx], (real)dz_angular[idx]};
-    const real r = nep_sqrt(r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2]);
+    real r12[3];
+    const real r = nep_pair_vector(dx_angular, dy_angular, dz_angular, idx, r12);
     if (r >= p[1]) continue;
     real e, dedr;
     nep_zbl_pair(p, r, e, dedr);
