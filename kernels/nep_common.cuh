@@ -178,12 +178,11 @@ __device__ __forceinline__ void nep_zlm(int l, int m, const real* zp, real& valu
   }
 }
 
-// Y_alpha(x, y, z) for alpha = 0 .. (L+1)^2 - 2 (NEP_SPEC §3.5 ordering):
-// index l^2 - 1 is Z_l^0, l^2 - 1 + 2m - 1 / l^2 - 1 + 2m are Z_l^m times the
-// real / imaginary part of (x + iy)^m.
-__device__ __forceinline__ void nep_angular_basis(int L, real x, real y, real z, real* Y)
+// z^p and the real and imaginary parts of (x + iy)^p for p = 0 .. L, the
+// factors every Y_alpha is built from (NEP_SPEC §3.5).
+__device__ __forceinline__ void nep_angular_powers(
+  int L, real x, real y, real z, real* zp, real* re, real* im)
 {
-  real zp[NEP_MAX_L + 1], re[NEP_MAX_L + 1], im[NEP_MAX_L + 1];
   zp[0] = (real)1;
   re[0] = (real)1;
   im[0] = (real)0;
@@ -192,6 +191,15 @@ __device__ __forceinline__ void nep_angular_basis(int L, real x, real y, real z,
     re[p] = re[p - 1] * x - im[p - 1] * y;
     im[p] = re[p - 1] * y + im[p - 1] * x;
   }
+}
+
+// Y_alpha(x, y, z) for alpha = 0 .. (L+1)^2 - 2 (NEP_SPEC §3.5 ordering):
+// index l^2 - 1 is Z_l^0, l^2 - 1 + 2m - 1 / l^2 - 1 + 2m are Z_l^m times the
+// real / imaginary part of (x + iy)^m.
+__device__ __forceinline__ void nep_angular_basis(int L, real x, real y, real z, real* Y)
+{
+  real zp[NEP_MAX_L + 1], re[NEP_MAX_L + 1], im[NEP_MAX_L + 1];
+  nep_angular_powers(L, x, y, z, zp, re, im);
   for (int l = 1; l <= L; ++l) {
     const int base = l * l - 1;
     for (int m = 0; m <= l; ++m) {
@@ -213,14 +221,7 @@ __device__ __forceinline__ void nep_angular_basis_and_gradient(
   int L, real x, real y, real z, real* Y, real* Yx, real* Yy, real* Yz)
 {
   real zp[NEP_MAX_L + 1], re[NEP_MAX_L + 1], im[NEP_MAX_L + 1];
-  zp[0] = (real)1;
-  re[0] = (real)1;
-  im[0] = (real)0;
-  for (int p = 1; p <= L; ++p) {
-    zp[p] = zp[p - 1] * z;
-    re[p] = re[p - 1] * x - im[p - 1] * y;
-    im[p] = re[p - 1] * y + im[p - 1] * x;
-  }
+  nep_angular_powers(L, x, y, z, zp, re, im);
   for (int l = 1; l <= L; ++l) {
     const int base = l * l - 1;
     for (int m = 0; m <= l; ++m) {
