@@ -28,10 +28,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
+from timing import best_round_seconds  # benchmarks/timing.py, next to this script
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "gpumd" / "nep_prediction"
 #: (label, number of structures, atoms per structure)
@@ -42,18 +41,10 @@ PBTE_CASES = (("1 x 250", 1, 250), ("5 x 250", 5, 250), ("25 x 250", 25, 250),
 
 
 def _fcc(species, n_structures: int, n_atoms: int, seed: int):
-    from ase.build import bulk
+    from gpunep.bench import generated_structures
 
-    cells = round((n_atoms / 4) ** (1 / 3))
-    rng = np.random.default_rng(seed)
-    base = bulk("Cu", "fcc", a=4.0, cubic=True).repeat((cells, cells, cells))
-    out = []
-    for _ in range(n_structures):
-        atoms = base.copy()
-        atoms.set_chemical_symbols(rng.choice(list(species), len(atoms)))
-        atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
-        out.append(atoms)
-    return out
+    # four atoms per conventional fcc cell
+    return generated_structures(species, n_structures, round((n_atoms / 4) ** (1 / 3)), seed=seed)
 
 
 def _pbte(n_structures: int, n_atoms: int):
@@ -89,15 +80,7 @@ def _models(names):
 def _best_rates(methods: dict, n_atoms: int, seconds: float) -> dict:
     for run in methods.values():
         run()  # warm-up: kernels, buffers
-    best = {key: float("inf") for key in methods}
-    deadline = time.perf_counter() + seconds * len(methods)
-    rounds = 0
-    while rounds < 3 or time.perf_counter() < deadline:
-        for key, run in methods.items():
-            tic = time.perf_counter()
-            run()
-            best[key] = min(best[key], time.perf_counter() - tic)
-        rounds += 1
+    best = best_round_seconds(methods, seconds)
     return {key: n_atoms / t for key, t in best.items()}
 
 

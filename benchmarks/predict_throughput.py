@@ -28,10 +28,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import best_round_seconds  # benchmarks/timing.py, next to this script
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "gpumd" / "nep_prediction"
 
@@ -61,22 +62,10 @@ def _inputs(args):
 
 
 def _measure(methods: dict, n_frames: int, seconds: float) -> tuple[dict, dict]:
-    """Best frames per second of every method, timed in interleaved rounds.
-
-    The machine may be shared: rounds alternate between methods so that a
-    busy moment hits all of them, and the fastest round of each (the least
-    disturbed, as timeit does) is reported.
-    """
+    """Best frames per second of every method (interleaved rounds, benchmarks/timing.py)
+    and each method's output."""
     outputs = {key: run() for key, run in methods.items()}  # warm-up: kernels, buffers
-    best = {key: float("inf") for key in methods}
-    deadline = time.perf_counter() + seconds * len(methods)
-    rounds = 0
-    while rounds < 3 or time.perf_counter() < deadline:
-        for key, run in methods.items():
-            tic = time.perf_counter()
-            run()
-            best[key] = min(best[key], time.perf_counter() - tic)
-        rounds += 1
+    best = best_round_seconds(methods, seconds)
     return {key: n_frames / t for key, t in best.items()}, outputs
 
 
