@@ -43,6 +43,33 @@ _MAX_THREADS_PER_BLOCK = 1024
 _MAX_GRID = (2**31 - 1, 65535, 65535)
 
 
+
+class CheckedKernel:
+    """Base of both executors' kernels: the signature and the launch check.
+
+    The host and the CUDA kernels check launches alike, so that a marshalling
+    bug found on the CPU is the one the GPU would have; subclasses call
+    :meth:`_check` first in ``__call__``.
+    """
+
+    def __init__(self, signature: KernelSignature, real_dtype: np.dtype, array_type: type):
+        self.signature = signature
+        self._real_dtype = real_dtype
+        self._array_type = array_type
+
+    @property
+    def name(self) -> str:
+        return self.signature.name
+
+    def _check(
+        self, grid: Any, block: Any, args: Any, sizes: Mapping[str, int] | None
+    ) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        """:func:`check_launch` for this kernel; grid and block as 3-tuples."""
+        return check_launch(
+            self.signature, grid, block, args, self._real_dtype, self._array_type, sizes
+        )
+
+
 def check_launch(
     signature: KernelSignature,
     grid: Any,

@@ -13,7 +13,7 @@ import threading
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from gpunep.backends.arguments import check_launch
+from gpunep.backends.arguments import CheckedKernel
 from gpunep.backends.kernel_source import KernelSource, load_source, real_dtype, real_type
 from gpunep.backends.module import KernelModule
 from gpunep.backends.signature import KernelSignature
@@ -88,18 +88,12 @@ def load_module(precision: str = "float32", files: Iterable[str] | None = None) 
         return module
 
 
-class CudaKernel:
+class CudaKernel(CheckedKernel):
     """One kernel of a CuPy ``RawModule``, with the host executor's argument check."""
 
     def __init__(self, signature: KernelSignature, function: Any, precision: str, cupy: ModuleType):
-        self.signature = signature
+        super().__init__(signature, real_dtype(precision), cupy.ndarray)
         self._function = function
-        self._real_dtype = real_dtype(precision)
-        self._array_type = cupy.ndarray
-
-    @property
-    def name(self) -> str:
-        return self.signature.name
 
     def __call__(
         self, grid: tuple, block: tuple, args: tuple, sizes: Mapping[str, int] | None = None
@@ -111,9 +105,7 @@ class CudaKernel:
         KernelArgumentError
             An argument that would reach the kernel with the wrong type or size.
         """
-        grid3, block3 = check_launch(
-            self.signature, grid, block, args, self._real_dtype, self._array_type, sizes
-        )
+        grid3, block3 = self._check(grid, block, args, sizes)
         self._function(grid3, block3, args)
 
 

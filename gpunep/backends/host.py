@@ -41,7 +41,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from gpunep.backends.arguments import check_launch
+from gpunep.backends.arguments import CheckedKernel
 from gpunep.backends.kernel_source import (
     SHIM_HEADER,
     KernelSource,
@@ -142,24 +142,19 @@ def compile_flags(precision: str) -> list[str]:
     return flags
 
 
-class HostKernel:
+class HostKernel(CheckedKernel):
     """One kernel in a loaded host library, called like a CuPy ``RawKernel``."""
 
     def __init__(self, signature: KernelSignature, function: Any, precision: str,
                  team_size: int):
-        self.signature = signature
+        super().__init__(signature, real_dtype(precision), np.ndarray)
         self._function = function
-        self._real_dtype = real_dtype(precision)
         self._team_size = team_size
         self._seconds_per_thread: float | None = None  # one OpenMP thread's time per kernel thread
         real_ctype = ctypes.c_float if precision == "float32" else ctypes.c_double
         self._converters = [_converter(p, real_ctype) for p in signature.params]
         function.argtypes = [ctypes.c_int] + [ctypes.c_uint] * 6 + [c for c, _ in self._converters]
         function.restype = None
-
-    @property
-    def name(self) -> str:
-        return self.signature.name
 
     def __call__(
         self, grid: tuple, block: tuple, args: tuple, sizes: Mapping[str, int] | None = None
@@ -171,9 +166,7 @@ class HostKernel:
         KernelArgumentError
             An argument CuPy would pass wrongly (see :mod:`gpunep.backends.arguments`).
         """
-        grid3, block3 = check_launch(
-            self.signature, grid, block, args, self._real_dtype, np.ndarray, sizes
-        )
+        grid3, block3 = self._check(grid, block, args, sizes)
         values = [convert(v) for (_, convert), v in zip(self._converters, args)]
         threads = grid3[0] * grid3[1] * grid3[2] * block3[0] * block3[1] * block3[2]
         # The first launch of a kernel runs on one thread and measures its cost.
