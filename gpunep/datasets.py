@@ -208,26 +208,11 @@ def _virial(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
     if virial is None:
         virial = atoms.info.get("virials")
     if virial is not None:
-        values = np.asarray(virial, dtype=np.float64).reshape(-1)
-        if values.size == 6:
-            matrix = symmetric_from_six(values, GPUMD_SIX)
-        elif values.size == 9:
-            matrix = values.reshape(3, 3)
-        else:
-            raise ValueError(f"{where}: virial has {values.size} components, expected 6 or 9")
-        _check_finite(matrix, "virial", where)
-        return matrix
+        return _tensor(virial, GPUMD_SIX, "virial", where)
     stress = results.get("stress", atoms.info.get("stress"))
     if stress is None:
         return np.full((3, 3), np.nan)
-    values = np.asarray(stress, dtype=np.float64).reshape(-1)
-    if values.size == 6:
-        matrix = symmetric_from_six(values, VOIGT_SIX)
-    elif values.size == 9:
-        matrix = values.reshape(3, 3)
-    else:
-        raise ValueError(f"{where}: stress has {values.size} components, expected 6 or 9")
-    _check_finite(matrix, "stress", where)
+    matrix = _tensor(stress, VOIGT_SIX, "stress", where)
     volume = abs(float(np.linalg.det(atoms.get_cell()[:])))
     if volume == 0.0:
         raise ValueError(f"{where}: a stress is given but the cell has no volume, "
@@ -275,6 +260,22 @@ def _bec(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
     values = values.reshape(n_atoms, 3, 3)
     _check_finite(values, "bec", where)
     return values
+
+
+def _tensor(value, order, name: str, where: str) -> np.ndarray:
+    """A 3x3 tensor given as six components in ``order`` or nine row-major ones.
+
+    Virials (GPUMD order) and stresses (Voigt order) come in either form.
+    """
+    values = np.asarray(value, dtype=np.float64).reshape(-1)
+    if values.size == 6:
+        matrix = symmetric_from_six(values, order)
+    elif values.size == 9:
+        matrix = values.reshape(3, 3)
+    else:
+        raise ValueError(f"{where}: {name} has {values.size} components, expected 6 or 9")
+    _check_finite(matrix, name, where)
+    return matrix
 
 
 def _float_array(value, name: str, where: str) -> np.ndarray:
