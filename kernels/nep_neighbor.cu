@@ -674,12 +674,9 @@ extern "C" __global__ void nep_neighbor_cell(
           for (int c = 0; c < m; ++c) {
             const double* rj = bin_positions + 3 * (p0 + c);
             const int* code = bin_codes + 4 * (p0 + c);  // type, wraps
-            const double ka = (double)(base[0] - code[1]);
-            const double kb = (double)(base[1] - code[2]);
-            const double kc = (double)(base[2] - code[3]);
-            const double x = (rj[0] - ri[0]) + (ka * cell[0] + kb * cell[3] + kc * cell[6]);
-            const double y = (rj[1] - ri[1]) + (ka * cell[1] + kb * cell[4] + kc * cell[7]);
-            const double z = (rj[2] - ri[2]) + (ka * cell[2] + kb * cell[5] + kc * cell[8]);
+            double x, y, z;
+            nep_image_vector(ri, rj, cell, base[0] - code[1], base[1] - code[2], base[2] - code[3],
+                             x, y, z);
             near[c] = x * x + y * y + z * z < bound;
           }
           for (int c = 0; c < m; ++c) {
