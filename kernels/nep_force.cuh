@@ -94,12 +94,9 @@ __device__ __forceinline__ void nep_force_angular_atom(
   const int n_angular = n_max_angular + 1;
   const int n_k = n_basis_angular + 1;
   const int c_stride = n_angular * n_k;
-  const int n_abc = (l_max + 1) * (l_max + 1) - 1;
   real fn[NEP_MAX_NUM_N], fnp[NEP_MAX_NUM_N];
   real g_ij[NEP_MAX_NUM_N], gp_ij[NEP_MAX_NUM_N], g_ji[NEP_MAX_NUM_N], gp_ji[NEP_MAX_NUM_N];
   real Y[NEP_NUM_OF_ABC], Yx[NEP_NUM_OF_ABC], Yy[NEP_NUM_OF_ABC], Yz[NEP_NUM_OF_ABC];
-  int stride_i;
-  const real* G_i_base = dU_ds + nep_tiled_base(i, n_angular * n_abc, N, stride_i);
 
   const int count = nep_stored(nn_angular[i], capacity_angular);
   for (int slot = 0; slot < count; ++slot) {
@@ -116,46 +113,12 @@ __device__ __forceinline__ void nep_force_angular_atom(
     nep_pair_radial_functions(n_angular, n_k, c_angular + (tj * n_types + ti) * c_stride, fn, fnp,
                               g_ji, gp_ji);
     nep_angular_basis_and_gradient(l_max, u[0], u[1], u[2], Y, Yx, Yy, Yz);
-    int stride_j;
-    const real* G_j_base = dU_ds + nep_tiled_base(j, n_angular * n_abc, N, stride_j);
-
-    // d[g(r) Y(u)]/dr_ij = g' Y u + (g / r) (grad Y - (u . grad Y) u)  (NEP_SPEC §3.9).
-    // Seen from j the pair vector is -r_ij: Y(-u) = (-1)^l Y(u) and
-    // grad Y(-u) = -(-1)^l grad Y(u), so f_ji is the same sum over j's
-    // G with the parity sign and an overall minus.
-    real sy_ij = (real)0, sy_ji = (real)0;
-    real v_ij[3] = {(real)0, (real)0, (real)0}, v_ji[3] = {(real)0, (real)0, (real)0};
-    for (int l = 1; l <= l_max; ++l) {
-      const real parity = (l & 1) ? (real)(-1) : (real)1;
-      for (int al = l * l - 1; al < (l + 1) * (l + 1) - 1; ++al) {
-        real a_ij = (real)0, b_ij = (real)0, a_ji = (real)0, b_ji = (real)0;
-        for (int n = 0; n < n_angular; ++n) {
-          const real G_i = G_i_base[(n * n_abc + al) * stride_i];
-          const real G_j = G_j_base[(n * n_abc + al) * stride_j];
-          a_ij += G_i * gp_ij[n];
-          b_ij += G_i * g_ij[n];
-          a_ji += G_j * gp_ji[n];
-          b_ji += G_j * g_ji[n];
-        }
-        a_ji *= parity;
-        b_ji *= parity;
-        sy_ij += a_ij * Y[al];
-        sy_ji += a_ji * Y[al];
-        v_ij[0] += b_ij * Yx[al];
-        v_ij[1] += b_ij * Yy[al];
-        v_ij[2] += b_ij * Yz[al];
-        v_ji[0] += b_ji * Yx[al];
-        v_ji[1] += b_ji * Yy[al];
-        v_ji[2] += b_ji * Yz[al];
-      }
-    }
-    const real uv_ij = u[0] * v_ij[0] + u[1] * v_ij[1] + u[2] * v_ij[2];
-    const real uv_ji = u[0] * v_ji[0] + u[1] * v_ji[1] + u[2] * v_ji[2];
+    // f_ij from i's G; f_ji from j's G seen along -r_ij (nep_pair.cuh, NEP_SPEC §3.9)
     real f_ij[3], f_ji[3];
-    for (int a = 0; a < 3; ++a) {
-      f_ij[a] = sy_ij * u[a] + (v_ij[a] - uv_ij * u[a]) * rinv;
-      f_ji[a] = -(sy_ji * u[a] + (v_ji[a] - uv_ji * u[a]) * rinv);
-    }
+    nep_angular_pair_force(N, i, n_angular, l_max, dU_ds, g_ij, gp_ij, Y, Yx, Yy, Yz, u, rinv,
+                           false, f_ij);
+    nep_angular_pair_force(N, j, n_angular, l_max, dU_ds, g_ji, gp_ji, Y, Yx, Yy, Yz, u, rinv,
+                           true, f_ji);
     for (int a = 0; a < 3; ++a) {
       f[a] += (double)(f_ij[a] - f_ji[a]);
       for (int b = 0; b < 3; ++b) w[a * 3 + b] += (double)(r12[a] * f_ji[b]);
