@@ -236,15 +236,7 @@ def _polarizability(atoms: "Atoms", where: str) -> np.ndarray:
     pol = atoms.info.get("pol")
     if pol is None:
         return np.full((3, 3), np.nan)
-    values = _float_array(pol, "pol", where).reshape(-1)
-    if values.size == 6:
-        matrix = symmetric_from_six(values, GPUMD_SIX)
-    elif values.size == 9:
-        matrix = values.reshape(3, 3)
-    else:
-        raise ValueError(f"{where}: pol has {values.size} components, expected 6 or 9")
-    _check_finite(matrix, "pol", where)
-    return matrix
+    return _tensor(_float_array(pol, "pol", where), GPUMD_SIX, "pol", where)
 
 
 def _bec(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
@@ -265,7 +257,8 @@ def _bec(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
 def _tensor(value, order, name: str, where: str) -> np.ndarray:
     """A 3x3 tensor given as six components in ``order`` or nine row-major ones.
 
-    Virials (GPUMD order) and stresses (Voigt order) come in either form.
+    Virials and polarizabilities (GPUMD order) and stresses (Voigt order) come
+    in either form.
     """
     values = np.asarray(value, dtype=np.float64).reshape(-1)
     if values.size == 6:
