@@ -24,10 +24,6 @@ class UnsupportedModelError(NotImplementedError):
     """A model type or feature that this evaluator does not support (yet)."""
 
 
-class NeighborCapacityError(RuntimeError):
-    """Neighbor buffers could not be grown to what a structure needs."""
-
-
 class BackendUnavailableError(RuntimeError):
     """A requested backend (CuPy/GPU, host compiler) is not available."""
 
