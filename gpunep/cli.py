@@ -40,7 +40,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from gpunep.gpumd_files import write_prediction
+    from gpunep.io.gpumd_files import write_prediction
     from gpunep.model import read_model
     from gpunep.prediction import predict
 
@@ -130,7 +130,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print(f"model: {args.model} ({', '.join(model.types[:8])}{' ...' if model.n_types > 8 else ''})")
     structures = None
     if args.structures is not None:
-        from gpunep.datasets import iter_structures
+        from gpunep.io.extxyz import iter_structures
 
         structures = list(iter_structures(args.structures))
     backends = _names(args.backend) if args.backend else None

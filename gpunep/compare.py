@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from gpunep.gpumd_files import GpumdOutputs, prediction_columns, read_outputs
+from gpunep.io.gpumd_files import GpumdOutputs, prediction_columns, read_outputs
 from gpunep.metrics import PROPERTIES, ErrorTable, error_table
 from gpunep.prediction import PredictionResult, predict
 
@@ -142,7 +142,7 @@ def compare(
     backend, precision, batch_size, progress, kspace, mean_d_correction : as
         for :func:`gpunep.predict`; both models use the same ones
     gpumd_outputs : a folder of GPUMD ``*_train.out`` files computed on the same
-        structures, or what :func:`gpunep.gpumd_files.read_outputs` returned
+        structures, or what :func:`gpunep.io.gpumd_files.read_outputs` returned
     tolerances : limits on max |A - B| per property (``energy`` eV/atom,
         ``force`` eV/Å, ``virial`` eV/atom, ``charge`` and ``bec`` e,
         ``dipole`` and ``polarizability`` per atom); any exceeded fails the comparison
@@ -211,7 +211,7 @@ def _check_sizes(gpumd: GpumdOutputs, result: PredictionResult) -> None:
 
 def _reference_mismatch(gpumd: GpumdOutputs, result: PredictionResult) -> dict[str, float]:
     """How far GPUMD's reference columns are from the data set's, beyond %g rounding."""
-    from gpunep.gpumd_files import reference_columns
+    from gpunep.io.gpumd_files import reference_columns
 
     ours = reference_columns(result)
     mismatch = {}

@@ -51,7 +51,7 @@ def parity_plots(result: "PredictionResult", directory: str | os.PathLike,
     -------
     The PNG files written, e.g. ``parity_energy.png``.
     """
-    from gpunep.gpumd_files import prediction_columns, reference_columns
+    from gpunep.io.gpumd_files import prediction_columns, reference_columns
 
     pred, ref = prediction_columns(result), reference_columns(result)
     directory = Path(directory)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 import numpy as np
 
 from gpunep.backends import get_backend
-from gpunep.datasets import iter_labelled, reference_of
+from gpunep.io.extxyz import iter_labelled, reference_of
 from gpunep.errors import UnsupportedModelError
 from gpunep.metrics import ErrorTable, error_table
 from gpunep.model import Model, read_model
@@ -137,7 +137,7 @@ class PredictionResult:
         cell), where a stress is undefined; None for models without a virial
         (dipole, polarizability).
         """
-        from gpunep.datasets import VOIGT_SIX, six_from_matrix
+        from gpunep.io.extxyz import VOIGT_SIX, six_from_matrix
 
         if self.virial is None:
             return None
@@ -158,7 +158,7 @@ class PredictionResult:
         :data:`gpunep.metrics.PROPERTIES`); properties without reference
         values (e.g. charges) have no rows. See :mod:`gpunep.metrics` for the groups.
         """
-        from gpunep.gpumd_files import prediction_columns, reference_columns
+        from gpunep.io.gpumd_files import prediction_columns, reference_columns
 
         pred, ref = prediction_columns(self), reference_columns(self)
         pred.pop("stress", None)
@@ -188,7 +188,7 @@ def predict(
     model : a :class:`~gpunep.model.Model` or the path of a nep.txt
     structures : ASE ``Atoms``, a list (or any iterable) of them, or the path
         of a file ASE reads (extxyz with GPUMD's ``force``/``virial``/``stress``
-        conventions understood, see :mod:`gpunep.datasets`); files stream
+        conventions understood, see :mod:`gpunep.io.extxyz`); files stream
     backend : ``'auto'``, ``'cuda'``, ``'host'`` or ``'reference'``
         (see :func:`gpunep.backends.get_backend`)
     precision : None (the backend's default), ``'float32'`` or ``'float64'``

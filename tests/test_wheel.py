@@ -66,7 +66,7 @@ def test_installed_copy_finds_its_kernels(wheel, tmp_path):
           str(wheel)])
     probe = (
         "import json, importlib.resources as r, gpunep\n"
-        "from gpunep.backends.kernel_source import load_source\n"
+        "from gpunep.executors.kernel_source import load_source\n"
         "folder = r.files('gpunep.kernels')\n"
         "print(json.dumps({'package': gpunep.__file__, 'folder': str(folder),\n"
         "                  'files': sorted(p.name for p in folder.iterdir()),\n"
@@ -80,6 +80,6 @@ def test_installed_copy_finds_its_kernels(wheel, tmp_path):
     assert Path(found["folder"]) == site / "gpunep" / "kernels"
     assert _repo_kernel_files() <= set(found["files"])
 
-    from gpunep.backends.kernel_source import load_source  # the checkout's kernels, parsed here
+    from gpunep.executors.kernel_source import load_source  # the checkout's kernels, parsed here
 
     assert found["kernels"] == sorted(load_source().signatures)

@@ -27,7 +27,7 @@ def _reference(model: "Model", precision: str | None, **options: Any) -> Backend
 
 def _kernels(executor: str) -> Factory:
     def factory(model: "Model", precision: str | None, **options: Any) -> Backend:
-        from gpunep.backends.kernel_backend import KernelBackend
+        from gpunep.backends.kernel import KernelBackend
 
         return KernelBackend(model, executor, precision, **options)
 
@@ -35,8 +35,8 @@ def _kernels(executor: str) -> Factory:
 
 
 def _auto(model: "Model", precision: str | None, **options: Any) -> Backend:
-    from gpunep.backends import cuda
-    from gpunep.backends.kernel_backend import KernelBackend
+    from gpunep.executors import cuda
+    from gpunep.backends.kernel import KernelBackend
 
     return KernelBackend(model, "cuda" if cuda.is_available() else "host", precision, **options)
 

@@ -25,7 +25,7 @@ import pytest
 from ase import Atoms
 
 from gpunep import reference
-from gpunep.backends.kernel_backend import KernelBackend
+from gpunep.backends.kernel import KernelBackend
 from gpunep.model import Model, covalent_radius, random_model, read_model
 from gpunep.structures import pack
 

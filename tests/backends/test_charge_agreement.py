@@ -29,7 +29,7 @@ from backends.test_agreement import relative_error
 from conftest import shared_models
 from gpunep import reference
 from gpunep.backends import get_backend
-from gpunep.backends.kernel_backend import KernelBackend
+from gpunep.backends.kernel import KernelBackend
 from gpunep.model import random_model, read_model
 from gpunep.reference.ewald import kvectors
 from gpunep.reference.neighbors import find_pairs

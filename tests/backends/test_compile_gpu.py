@@ -14,8 +14,8 @@ import struct
 import pytest
 
 from gpunep import doctor
-from gpunep.backends import nvrtc
-from gpunep.backends.kernel_source import load_source, source_from_text
+from gpunep.doctor import nvrtc
+from gpunep.executors.kernel_source import load_source, source_from_text
 
 ARCHS = ("sm_70", "sm_80", "sm_90")
 EM_CUDA = 190  # ELF e_machine of NVIDIA cubins

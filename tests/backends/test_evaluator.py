@@ -18,11 +18,12 @@ from ase.build import bulk
 from ase.neighborlist import neighbor_list
 
 from gpunep import reference
-from gpunep.backends import cuda, get_backend
-from gpunep.backends.kernel_backend import KernelBackend
-from gpunep.backends.host import load_module
+from gpunep.backends import get_backend
+from gpunep.executors import cuda
+from gpunep.backends.kernel import KernelBackend
+from gpunep.executors.host import load_module
 from gpunep.errors import BackendUnavailableError, UnsupportedModelError
-from gpunep.evaluator import Evaluator
+from gpunep.engine.evaluator import Evaluator
 from gpunep.model import random_model, read_model
 from gpunep.structures import Batch, pack
 
@@ -107,7 +108,7 @@ def test_cell_list_and_small_structure_paths_agree(precision):
         results.append(evaluator.evaluate(batch, descriptors=True))
         assert evaluator.neighbor_maxima.strategy == strategy
     small, cell = results
-    # both strategies store the same entries in the same order (gpunep.neighbors), and
+    # both strategies store the same entries in the same order (gpunep.engine.neighbors), and
     # every NEP kernel sums in a fixed order, so the results are bit-identical
     for name in ("energy", "energies", "forces", "virial", "virials", "descriptors"):
         assert np.array_equal(getattr(cell, name), getattr(small, name)), name

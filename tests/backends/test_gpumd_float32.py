@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpunep.backends.kernel_backend import KernelBackend
+from gpunep.backends.kernel import KernelBackend
 from gpunep.model import read_model
 from gpunep.structures import pack
 

@@ -1,7 +1,7 @@
 """The host executor: compiling, launching, and refusing every argument CuPy would mangle.
 
 The kernels here are tiny test-only sources compiled with
-``gpunep.backends.host.compile_source``; the expected numbers are computed in
+``gpunep.executors.host.compile_source``; the expected numbers are computed in
 numpy from the same inputs.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpunep.backends import host
-from gpunep.backends.signature import parse_signatures
+from gpunep.executors import host
+from gpunep.executors.signature import parse_signatures
 from gpunep.errors import BackendUnavailableError, KernelArgumentError, KernelCompileError
 
 # One kernel with every allowed parameter type.
@@ -263,7 +263,7 @@ def test_build_is_cached_per_user_and_reused(tmp_path):
     """A second process loads the cached library instead of compiling again."""
     script = textwrap.dedent(f"""
         import numpy as np
-        from gpunep.backends import host
+        from gpunep.executors import host
         m = host.compile_source({GEOMETRY!r}, "float64")
         print(m.handle._name)
     """)

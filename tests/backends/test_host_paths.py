@@ -1,7 +1,7 @@
 """Code paths the host's performance work added, each against the numpy reference.
 
 * the radial force without pre-contraction (a batch with more species than
-  gpunep.evaluator.MAX_PRECONTRACTED_TYPES) and with it (few species);
+  gpunep.engine.evaluator.MAX_PRECONTRACTED_TYPES) and with it (few species);
 * buffers a garbage-collected evaluator hands to the next one of the same
   architecture (another model, another batch of the same size);
 * repeated evaluations, whose launches run first on one thread and then on
@@ -21,8 +21,8 @@ import numpy as np
 from backends.test_agreement import (QUANTITIES, RTOL_FLOAT64, assert_agrees, relative_error,
                                      structure_zoo)
 from gpunep import reference
-from gpunep.backends.kernel_backend import KernelBackend
-from gpunep.evaluator import MAX_PRECONTRACTED_TYPES
+from gpunep.backends.kernel import KernelBackend
+from gpunep.engine.evaluator import MAX_PRECONTRACTED_TYPES
 from gpunep.model import random_model
 from gpunep.structures import pack
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpunep.backends import host
-from gpunep.neighbors import build_neighbor_lists, grown_capacity
+from gpunep.executors import host
+from gpunep.engine.neighbors import build_neighbor_lists, grown_capacity
 from gpunep.structures import image_counts
 
 # Vectors agree to round-off: |r| <= ~30 Å here, and the kernels form r_j - r_i + k.cell

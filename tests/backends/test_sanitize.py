@@ -47,7 +47,7 @@ def run_sanitized(script: str) -> subprocess.CompletedProcess:
 def test_asan_catches_an_out_of_bounds_write():
     result = run_sanitized("""
         import numpy as np
-        from gpunep.backends import host
+        from gpunep.executors import host
         m = host.compile_source('extern "C" __global__ void nep_oob(int n, double* x)'
                                 '{ int i = blockIdx.x * blockDim.x + threadIdx.x; if (i <= n) x[i] = 1.0; }',
                                 "float64")
@@ -62,8 +62,8 @@ def test_neighbor_kernels_run_clean():
     # both strategies, tiny/slab/molecule cells in one batch, and overflowing lists
     result = run_sanitized("""
         import numpy as np
-        from gpunep.backends import host
-        from gpunep.neighbors import build_neighbor_lists
+        from gpunep.executors import host
+        from gpunep.engine.neighbors import build_neighbor_lists
         rng = np.random.default_rng(0)
         m = host.load_module("float64", files=["nep_neighbor.cu"])
         cells = np.array([np.eye(3) * 9.0, [[2.1, 0, 0], [1.7, 1.2, 0], [-0.9, 0.6, 1.4]],

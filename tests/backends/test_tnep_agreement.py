@@ -20,7 +20,7 @@ from ase.io import read
 from backends.test_agreement import relative_error, structure_zoo
 from conftest import shared_models
 from gpunep import reference
-from gpunep.backends.kernel_backend import KernelBackend
+from gpunep.backends.kernel import KernelBackend
 from gpunep.model import random_model, read_model
 from gpunep.structures import pack
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import shared_models
 from gpunep.cli import main
-from gpunep.gpumd_files import FILES
+from gpunep.io.gpumd_files import FILES
 
 TOLERANCE = {"energy_train.out": Decimal("1e-5"), "force_train.out": Decimal("5e-5"),
              "virial_train.out": Decimal("1e-5"), "stress_train.out": Decimal("1e-4")}

@@ -1,11 +1,11 @@
-"""Reading reference values from extxyz with GPUMD's conventions (gpunep.datasets)."""
+"""Reading reference values from extxyz with GPUMD's conventions (gpunep.io.extxyz)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from gpunep.datasets import (
+from gpunep.io.extxyz import (
     GPUMD_SIX,
     VOIGT_SIX,
     iter_labelled,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_models
-from gpunep.gpumd_files import FILES, read_outputs, write_table
+from gpunep.io.gpumd_files import FILES, read_outputs, write_table
 
 
 def test_rewriting_gpumd_files_reproduces_their_bytes(tmp_path):

@@ -20,8 +20,8 @@ from conftest import shared_models
 from gpunep import read_model
 from gpunep.calculator import NEPCalculator
 from gpunep.cli import main
-from gpunep.datasets import GPUMD_SIX, six_from_matrix
-from gpunep.gpumd_files import read_outputs
+from gpunep.io.extxyz import GPUMD_SIX, six_from_matrix
+from gpunep.io.gpumd_files import read_outputs
 from gpunep.prediction import predict
 
 # Batch vs single evaluation in float64 differ at most in the order of sums (observed: 0);

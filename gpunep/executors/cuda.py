@@ -3,7 +3,7 @@
 One ``cupy.RawModule`` per process, device and precision (CuPy caches the
 compiled binary on disk as well). Kernels are called with CuPy's
 ``RawKernel`` convention, after the same argument check the host executor
-runs (:mod:`gpunep.backends.arguments`), so the two executors accept exactly
+runs (:mod:`gpunep.executors.arguments`), so the two executors accept exactly
 the same launches. CuPy is imported lazily: importing gpunep never needs it.
 """
 
@@ -13,10 +13,10 @@ import threading
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from gpunep.backends.arguments import CheckedKernel
-from gpunep.backends.kernel_source import KernelSource, load_source, real_dtype, real_type
-from gpunep.backends.module import KernelModule
-from gpunep.backends.signature import KernelSignature
+from gpunep.executors.arguments import CheckedKernel
+from gpunep.executors.kernel_source import KernelSource, load_source, real_dtype, real_type
+from gpunep.executors.module import KernelModule
+from gpunep.executors.signature import KernelSignature
 from gpunep.errors import BackendUnavailableError, KernelCompileError
 
 _lock = threading.Lock()

@@ -1,13 +1,13 @@
 """What the evaluator launches for model types beyond plain potentials.
 
-:class:`~gpunep.evaluator.Evaluator` runs a potential's kernels itself; a
+:class:`~gpunep.engine.evaluator.Evaluator` runs a potential's kernels itself; a
 charge, dipole or polarizability model gets a plan from :func:`model_plan`
 that reuses the evaluator's shared launches (descriptor, network, angular
 gradient, forces, ZBL) and adds its own kernels, buffers and outputs:
 
-* :class:`~gpunep.charge_plan.ChargePlan`: qNEP (NEP_SPEC §4);
-* :class:`~gpunep.tensor_plan.DipolePlan`,
-  :class:`~gpunep.tensor_plan.PolarizabilityPlan`: TNEP (NEP_SPEC §5).
+* :class:`~gpunep.engine.plans.charge.ChargePlan`: qNEP (NEP_SPEC §4);
+* :class:`~gpunep.engine.plans.tensor.DipolePlan`,
+  :class:`~gpunep.engine.plans.tensor.PolarizabilityPlan`: TNEP (NEP_SPEC §5).
 
 A plan implements :class:`ModelPlan`; the evaluator calls ``upload`` (host
 setup per batch, before any launch), ``workspace`` (extra per-atom
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from gpunep.evaluator import Evaluator
+    from gpunep.engine.evaluator import Evaluator
     from gpunep.model import Model
     from gpunep.structures import Batch
 
@@ -61,18 +61,18 @@ def model_plan(model: "Model", kspace: str = "truncated",
     """The plan of ``model``'s type, or None for a potential (the evaluator's own launches).
 
     ``kspace`` and ``mean_d_correction`` are the charge models' options (see
-    :class:`~gpunep.charge_plan.ChargePlan`); other model types ignore them.
+    :class:`~gpunep.engine.plans.charge.ChargePlan`); other model types ignore them.
     """
     if model.model_type == "potential_with_charges":
-        from gpunep.charge_plan import ChargePlan
+        from gpunep.engine.plans.charge import ChargePlan
 
         return ChargePlan(model, kspace=kspace, mean_d_correction=mean_d_correction)
     if model.model_type == "dipole":
-        from gpunep.tensor_plan import DipolePlan
+        from gpunep.engine.plans.tensor import DipolePlan
 
         return DipolePlan()
     if model.model_type == "polarizability":
-        from gpunep.tensor_plan import PolarizabilityPlan
+        from gpunep.engine.plans.tensor import PolarizabilityPlan
 
         return PolarizabilityPlan()
     return None

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gpunep.plans import ModelPlan
+from gpunep.engine.plans import ModelPlan
 from gpunep.reference.charges import check_periodic, ewald_alpha
 from gpunep.reference.ewald import KSPACE, kvectors
 
 if TYPE_CHECKING:
-    from gpunep.evaluator import Evaluator
+    from gpunep.engine.evaluator import Evaluator
     from gpunep.model import Model
     from gpunep.structures import Batch
 

@@ -41,8 +41,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from gpunep.backends.arguments import CheckedKernel
-from gpunep.backends.kernel_source import (
+from gpunep.executors.arguments import CheckedKernel
+from gpunep.executors.kernel_source import (
     SHIM_HEADER,
     KernelSource,
     load_source,
@@ -50,8 +50,8 @@ from gpunep.backends.kernel_source import (
     real_type,
     source_from_text,
 )
-from gpunep.backends.module import KernelModule
-from gpunep.backends.signature import KernelSignature, Param
+from gpunep.executors.module import KernelModule
+from gpunep.executors.signature import KernelSignature, Param
 from gpunep.errors import BackendUnavailableError, KernelCompileError
 
 _COMPILER_CANDIDATES = ("g++", "c++", "clang++")
@@ -164,7 +164,7 @@ class HostKernel(CheckedKernel):
         Raises
         ------
         KernelArgumentError
-            An argument CuPy would pass wrongly (see :mod:`gpunep.backends.arguments`).
+            An argument CuPy would pass wrongly (see :mod:`gpunep.executors.arguments`).
         """
         grid3, block3 = self._check(grid, block, args, sizes)
         values = [convert(v) for (_, convert), v in zip(self._converters, args)]

@@ -1,6 +1,6 @@
 """The kernel-module interface both executors return.
 
-``gpunep.backends.host.load_module`` and ``gpunep.backends.cuda.load_module``
+``gpunep.executors.host.load_module`` and ``gpunep.executors.cuda.load_module``
 give a :class:`KernelModule`; the evaluator only uses what is here, so the
 launch sequence it runs on the CPU is the one it runs on the GPU.
 """
@@ -13,7 +13,7 @@ from typing import Any, Mapping, Protocol
 
 import numpy as np
 
-from gpunep.backends.kernel_source import KernelSource, real_dtype
+from gpunep.executors.kernel_source import KernelSource, real_dtype
 
 
 class Kernel(Protocol):

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from gpunep.backends.module import KernelModule
+from gpunep.executors.module import KernelModule
 
 BLOCK_SIZE = 64
 """Threads per block of every neighbor kernel (GPUMD's NEP block size)."""

@@ -2,7 +2,7 @@
 
 Both executors need the parameter list of every kernel: the host executor to
 generate its launchers and marshal arguments through ctypes, both to check
-arguments the way CuPy passes them (see :mod:`gpunep.backends.arguments`).
+arguments the way CuPy passes them (see :mod:`gpunep.executors.arguments`).
 
 Kernel parameters are restricted (the contract in ``kernels/``): scalars
 ``int``, ``float``, ``double``, ``real``, ``unsigned long long``, and single

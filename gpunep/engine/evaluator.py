@@ -2,7 +2,7 @@
 
 :class:`Evaluator` is the only place that knows the launch order, the buffer
 sizes and the grid shapes. It takes a kernel module (host or cuda, see
-:mod:`gpunep.backends.module`) and works with that module's array library
+:mod:`gpunep.executors.module`) and works with that module's array library
 (``module.xp``), so the CPU tests run exactly the sequence the GPU runs:
 
     upload batch -> neighbor lists -> nep_potential (descriptor, network and
@@ -12,9 +12,9 @@ sizes and the grid shapes. It takes a kernel module (host or cuda, see
 Charge, dipole and polarizability models run the same steps as separate
 launches (nep_descriptor -> nep_ann -> nep_angular_gradient ->
 nep_force_radial -> nep_force_angular [-> nep_zbl], same device code)
-through a plan (:mod:`gpunep.plans`: charges, Ewald and BEC in
-:mod:`gpunep.charge_plan`, dipoles and polarizabilities in
-:mod:`gpunep.tensor_plan`) built from the evaluator's shared ``launch_*``
+through a plan (:mod:`gpunep.engine.plans`: charges, Ewald and BEC in
+:mod:`gpunep.engine.plans.charge`, dipoles and polarizabilities in
+:mod:`gpunep.engine.plans.tensor`) built from the evaluator's shared ``launch_*``
 methods, so argument lists and grids still live in one place per kernel.
 
 Setting ``GPUNEP_PROFILE=1`` times every launch (synchronising after each
@@ -41,13 +41,13 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from gpunep.device_layout import check_supported, extras_mask, model_arrays
-from gpunep.neighbors import build_neighbor_lists, grown_capacity
-from gpunep.plans import model_plan
+from gpunep.engine.model_arrays import check_supported, extras_mask, model_arrays
+from gpunep.engine.neighbors import build_neighbor_lists, grown_capacity
+from gpunep.engine.plans import model_plan
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
-    from gpunep.backends.module import KernelModule
+    from gpunep.executors.module import KernelModule
     from gpunep.model import Model
 
 BLOCK_SIZE = 64  # threads per block for every NEP kernel, like GPUMD (NEP_SPEC §6.1)
@@ -155,13 +155,13 @@ class Evaluator:
     ----------
     model : a potential (NEP3, NEP4 or NEP5, with or without ZBL), charge,
         dipole or polarizability model
-    module : a :class:`~gpunep.backends.module.KernelModule` (host or cuda)
-    neighbor_strategy : 'auto', 'small' or 'cell' (see :mod:`gpunep.neighbors`)
+    module : a :class:`~gpunep.executors.module.KernelModule` (host or cuda)
+    neighbor_strategy : 'auto', 'small' or 'cell' (see :mod:`gpunep.engine.neighbors`)
     kspace, mean_d_correction : charge models' Ewald sum and chain rule (see
-        :class:`gpunep.charge_plan.ChargePlan`); other models ignore them
+        :class:`gpunep.engine.plans.charge.ChargePlan`); other models ignore them
 
     Potentials run the launches below; other model types add theirs through
-    a plan (:mod:`gpunep.plans`) that reuses them.
+    a plan (:mod:`gpunep.engine.plans`) that reuses them.
 
     The model's parameters are uploaded once; device buffers are kept and
     reused while the batch size and list capacities stay the same, and handed
@@ -330,10 +330,10 @@ class Evaluator:
         ), {**{k: v for k, v in sizes.items() if k not in ("rc_angular", "c_angular")},
             "zbl": int(zbl.size), "force": 3 * n, "virial": 9 * n})
 
-    # ----------------------------------------- launches shared with gpunep.plans
+    # ----------------------------------------- launches shared with gpunep.engine.plans
     @property
     def params(self) -> dict[str, Any]:
-        """The model's device arrays by name (:class:`gpunep.device_layout.ModelArrays`)."""
+        """The model's device arrays by name (:class:`gpunep.engine.model_arrays.ModelArrays`)."""
         return self._params
 
     def launch_threads(self, name: str, n: int, args: tuple, sizes: dict[str, int]) -> None:

@@ -6,7 +6,7 @@
 exactly as the executors build it) for each requested GPU architecture. No
 GPU is needed. Per architecture the first compiler that can target it is
 used, in this order: NVRTC through ``cupy.cuda.nvrtc``; NVRTC loaded with
-ctypes (:mod:`gpunep.backends.nvrtc`, e.g. from the ``nvidia-cuda-nvrtc-cu12``
+ctypes (:mod:`gpunep.doctor.nvrtc`, e.g. from the ``nvidia-cuda-nvrtc-cu12``
 wheel, newest version first); ``nvcc -cubin``. An architecture that no
 available compiler can target (CUDA 13 dropped sm_70, for example) is
 reported as not checked, never as passed, and ``gpunep doctor --compile``
@@ -24,8 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
-from gpunep.backends import nvrtc as ctypes_nvrtc
-from gpunep.backends.kernel_source import PRECISIONS, KernelSource, load_source, real_type
+from gpunep.doctor import nvrtc as ctypes_nvrtc
+from gpunep.executors.kernel_source import PRECISIONS, KernelSource, load_source, real_type
 
 DEFAULT_ARCHS = ("sm_70", "sm_80", "sm_90")
 INSTALL_HINT = ("pip install nvidia-cuda-nvrtc-cu12  (or pip install 'gpunep[gpu-check]'; "
@@ -298,7 +298,7 @@ def _cupy_lines() -> list[str]:
 
 
 def _host_compiler_line() -> str:
-    from gpunep.backends import host
+    from gpunep.executors import host
     from gpunep.errors import BackendUnavailableError
 
     try:

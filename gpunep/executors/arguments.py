@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gpunep.backends.signature import KernelSignature, Param
+from gpunep.executors.signature import KernelSignature, Param
 from gpunep.errors import KernelArgumentError
 
 _SCALAR_TYPES = {

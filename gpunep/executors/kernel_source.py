@@ -22,7 +22,7 @@ from typing import Iterable
 
 import numpy as np
 
-from gpunep.backends.signature import KernelSignature, parse_signatures
+from gpunep.executors.signature import KernelSignature, parse_signatures
 from gpunep.errors import KernelCompileError
 
 PRECISIONS = {"float32": "float", "float64": "double"}

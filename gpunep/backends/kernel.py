@@ -1,4 +1,4 @@
-"""The ``host`` and ``cuda`` backends: the CUDA kernels through :class:`~gpunep.evaluator.Evaluator`.
+"""The ``host`` and ``cuda`` backends: the CUDA kernels through :class:`~gpunep.engine.evaluator.Evaluator`.
 
 Both run the same kernels and the same launch plan; only the executor
 differs (the host C++ compiler with OpenMP, or CuPy on an NVIDIA GPU).
@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gpunep.backends.base import Backend
-from gpunep.device_layout import check_supported
-from gpunep.evaluator import Evaluator, NeighborMaxima
+from gpunep.engine.model_arrays import check_supported
+from gpunep.engine.evaluator import Evaluator, NeighborMaxima
 from gpunep.reference.ewald import KSPACE
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
-    from gpunep.backends.module import KernelModule
+    from gpunep.executors.module import KernelModule
     from gpunep.model import Model
 
 DEFAULT_PRECISION = "float32"
@@ -27,11 +27,11 @@ PRECISIONS = ("float32", "float64")
 def load_module(executor: str, precision: str) -> "KernelModule":
     """The compiled kernels for ``executor`` ('host' or 'cuda') and ``precision``."""
     if executor == "host":
-        from gpunep.backends import host
+        from gpunep.executors import host
 
         return host.load_module(precision)
     if executor == "cuda":
-        from gpunep.backends import cuda
+        from gpunep.executors import cuda
 
         return cuda.load_module(precision)
     raise ValueError(f"executor must be 'host' or 'cuda', not {executor!r}")

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gpunep.datasets import GPUMD_SIX, six_from_matrix
+from gpunep.io.extxyz import GPUMD_SIX, six_from_matrix
 
 if TYPE_CHECKING:
     from gpunep.prediction import PredictionResult

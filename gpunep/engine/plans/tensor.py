@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gpunep.plans import ModelPlan, per_structure_sum
+from gpunep.engine.plans import ModelPlan, per_structure_sum
 
 if TYPE_CHECKING:
-    from gpunep.evaluator import Evaluator
+    from gpunep.engine.evaluator import Evaluator
 
 _NO_ENERGY = {"energy": None, "virial": None, "energies": None, "forces": None, "virials": None}
 
