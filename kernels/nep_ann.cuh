@@ -1,70 +1,78 @@
-// The neural network of one atom (NEP_SPEC §3.8) and the chain rule from its
-// descriptor back to the angular sums (§3.9): device functions shared by the
-// separate kernels of nep_ann.cu and the fused per-atom kernel of
-// nep_potential.cu.
+// The network of one atom (docs/network.md) and the chain rule from its
+// descriptor back to the angular sums (docs/forces.md#descriptor-gradient).
 //
-// ann holds one block per type, (dim + 2) * n_neuron + 1 values:
-//   W0 [mu * dim + nu] (n_neuron * dim), b0 (n_neuron), w1 (n_neuron),
-//   bias = b1 (+ the type's own output bias for NEP5; NEP3 repeats its single
-//   network for every type).
+// A network block (one per type; NEP3 repeats its single network) holds
+// NEP_ANN_BLOCK values: W0 [mu * NEP_DIM + nu], b0 (n_neuron), w1 (n_neuron),
+// and the output bias b1 (plus the type's own bias for NEP5).
 #ifndef NEP_ANN_CUH
 #define NEP_ANN_CUH
 
-#include "nep_common.cuh"
+#include "nep_arch.cuh"
 #include "nep_invariants.cuh"
 
-// U_i - bias for the unscaled descriptor q; fp[nu] = dU_i/dq_nu =
-// q_scaler[nu] * dU_i/dx_nu (the scaler applies twice, NEP_SPEC §8.3).
-__device__ __forceinline__ real nep_ann_atom(
-  int dim, int n_neuron, const real* __restrict__ block, const real* __restrict__ q_scaler,
-  const real* q, real* fp)
+// U - bias = sum_mu w1 tanh(W0 x - b0) - b1 for the unscaled descriptor q
+// (x = q_scaler q), and fp[nu] = dU/dq_nu = q_scaler[nu] dU/dx_nu (the scaler
+// enters twice). With a second head (charge models: `head` holds its output
+// weights, n_neuron values), its output goes to *second and its gradient to
+// fp_second.
+template <bool SECOND_HEAD>
+__device__ __forceinline__ real nep_network(
+  const real* __restrict__ block, const real* __restrict__ q_scaler, const real* q, real* fp,
+  const real* __restrict__ head, real* second, real* fp_second)
 {
   const real* w0 = block;
-  const real* b0 = w0 + n_neuron * dim;
-  const real* w1 = b0 + n_neuron;
-  const real bias = w1[n_neuron];
-
-  real x[NEP_MAX_DIM], dudx[NEP_MAX_DIM];
-  for (int nu = 0; nu < dim; ++nu) {
+  const real* b0 = w0 + NEP_N_NEURON * NEP_DIM;
+  const real* w1 = b0 + NEP_N_NEURON;
+  const real bias = w1[NEP_N_NEURON];
+  real x[NEP_DIM];
+  NEP_UNROLL
+  for (int nu = 0; nu < NEP_DIM; ++nu) {
     x[nu] = q_scaler[nu] * q[nu];
-    dudx[nu] = (real)0;
+    fp[nu] = (real)0;
+    if (SECOND_HEAD) fp_second[nu] = (real)0;
   }
-  // U = sum_mu w1 tanh(W0 x - b0) - bias; both biases are subtracted
-  real u = (real)0;
-  for (int mu = 0; mu < n_neuron; ++mu) {
-    const real* row = w0 + mu * dim;
+  real u = (real)0, u2 = (real)0;
+  NEP_NO_UNROLL
+  for (int mu = 0; mu < NEP_N_NEURON; ++mu) {
+    const real* row = w0 + mu * NEP_DIM;
     real a = (real)0;
-    for (int nu = 0; nu < dim; ++nu) a += row[nu] * x[nu];
+    NEP_UNROLL
+    for (int nu = 0; nu < NEP_DIM; ++nu) a += row[nu] * x[nu];
     const real h = nep_tanh(a - b0[mu]);
+    const real dh = (real)1 - h * h;
     u += w1[mu] * h;
-    const real dh = w1[mu] * ((real)1 - h * h);
-    for (int nu = 0; nu < dim; ++nu) dudx[nu] += dh * row[nu];
+    const real du = w1[mu] * dh;
+    NEP_UNROLL
+    for (int nu = 0; nu < NEP_DIM; ++nu) fp[nu] += du * row[nu];
+    if (SECOND_HEAD) {
+      u2 += head[mu] * h;
+      const real dq = head[mu] * dh;
+      NEP_UNROLL
+      for (int nu = 0; nu < NEP_DIM; ++nu) fp_second[nu] += dq * row[nu];
+    }
   }
-  for (int nu = 0; nu < dim; ++nu) fp[nu] = q_scaler[nu] * dudx[nu];
+  NEP_UNROLL
+  for (int nu = 0; nu < NEP_DIM; ++nu) {
+    fp[nu] *= q_scaler[nu];
+    if (SECOND_HEAD) fp_second[nu] *= q_scaler[nu];
+  }
+  if (SECOND_HEAD) *second = u2;
   return u - bias;
 }
 
-// Overwrites atom i's angular sums s_{n,alpha} in sums (nep_tiled layout, see
-// nep_descriptor.cuh) with G_{n,alpha} = sum_lambda fp_{lambda,n} dq_{lambda,n}/ds_{n,alpha}
-// (NEP_SPEC §3.9), which is all the angular force needs of atom i. fp[nu * fp_stride]
-// is dU_i/dq_nu (stride N for a (dim, N) array at column i, 1 for a local array).
-__device__ __forceinline__ void nep_angular_gradient_atom(
-  int i, int N, int n_max_radial, int n_max_angular, int l_max, int extras,
-  const real* fp, int fp_stride, real* __restrict__ sums)
+// Replaces the angular sums s_{n,alpha} of one atom by
+// G_{n,alpha} = sum_b dU/dq_{b,n} dq_{b,n}/ds_{n,alpha}, all the angular
+// forces need of the atom. fp is dU/dq in descriptor order.
+__device__ __forceinline__ void nep_angular_gradient_atom(const real* fp, real* sums)
 {
-  const int n_radial = n_max_radial + 1;
-  const int n_angular = n_max_angular + 1;
-  const int n_abc = (l_max + 1) * (l_max + 1) - 1;
-  const int num_l = nep_invariant_count(l_max, extras);
-  int stride;
-  real* my_sums = sums + nep_tiled_base(i, n_angular * n_abc, N, stride);
-  for (int n = 0; n < n_angular; ++n) {
-    real s[NEP_NUM_OF_ABC], grad[NEP_NUM_OF_ABC], w[NEP_MAX_L + 6];
-    real* column = my_sums + n * n_abc * stride;
-    for (int a = 0; a < NEP_NUM_OF_ABC; ++a) s[a] = a < n_abc ? column[a * stride] : (real)0;
-    for (int b = 0; b < num_l; ++b) w[b] = fp[(n_radial + b * n_angular + n) * fp_stride];
-    nep_invariants_gradient(l_max, extras, s, w, grad);
-    for (int a = 0; a < n_abc; ++a) column[a * stride] = grad[a];
+  NEP_UNROLL
+  for (int n = 0; n < NEP_N_ANGULAR; ++n) {
+    real dU_dq[NEP_N_INVARIANTS], grad[NEP_N_ABC];
+    NEP_UNROLL
+    for (int b = 0; b < NEP_N_INVARIANTS; ++b) dU_dq[b] = fp[NEP_N_RADIAL + b * NEP_N_ANGULAR + n];
+    nep_invariants_gradient(sums + n * NEP_N_ABC, dU_dq, grad);
+    NEP_UNROLL
+    for (int a = 0; a < NEP_N_ABC; ++a) sums[n * NEP_N_ABC + a] = grad[a];
   }
 }
 

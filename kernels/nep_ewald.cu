@@ -9,9 +9,7 @@
 //                        s_real, s_imag, positions, charge, alpha, energy,
 //                        force, virial, potential)
 //       one thread per atom, over its structure's k-vectors
-//   nep_ewald_real_space(N, capacity_radial, nn_radial, nl_radial, dx_radial,
-//                        dy_radial, dz_radial, charge, alpha, energy, force,
-//                        virial, potential)
+//   nep_ewald_real_space(<pairs>, charge, alpha, energy, force, virial, potential)
 //       charge_mode 1 only: the erfc term over the radial list and the self term
 //
 // Layouts (N atoms, S structures, K k-vectors of all structures together):
@@ -26,14 +24,12 @@
 //
 // Per-atom splits as gpunep.reference.ewald: reciprocal E_i = K_C q_i sum_k G Re(S e^{ik.r_i}),
 // real-space pair terms half to each atom.
-#include "nep_common.cuh"
+#include "nep_pairs.cuh"
 
 #define NEP_K_C 14.399645  // eV Å / e^2 (GPUMD's Coulomb constant)
 #define NEP_TWO_PI 6.283185307179586476925
 #define NEP_TWO_OVER_SQRT_PI 1.128379167095512573896
 
-__device__ __forceinline__ float nep_erfc(float x) { return erfcf(x); }
-__device__ __forceinline__ double nep_erfc(double x) { return erfc(x); }
 
 // cos and sin of a phase k.r in the build's precision. The phase (up to a few
 // hundred radians in large cells) is reduced to [-pi, pi] in double first, so
@@ -57,7 +53,7 @@ extern "C" __global__ void nep_ewald_structure_factor(
   double* __restrict__ s_real,
   double* __restrict__ s_imag)
 {
-  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  const int k = nep_thread_index();
   if (k >= n_k) return;
   const int s = k_system[k];
   const double k0 = kx[k], k1 = ky[k], k2 = kz[k];
@@ -90,7 +86,7 @@ extern "C" __global__ void nep_ewald_reciprocal(
   double* __restrict__ virial,
   double* __restrict__ potential)
 {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  const int i = nep_thread_index();
   if (i >= N) return;
   const int s = system_index[i];
   const double x = positions[3 * i], y = positions[3 * i + 1], z = positions[3 * i + 2];
@@ -119,20 +115,14 @@ extern "C" __global__ void nep_ewald_reciprocal(
   energy[i] += NEP_K_C * qi * sum;
   potential[i] = 2.0 * NEP_K_C * sum;
   for (int a = 0; a < 3; ++a) {
-    force[a * N + i] += 2.0 * NEP_K_C * qi * f[a];
+    force[(long long)a * N + i] += 2.0 * NEP_K_C * qi * f[a];
     w[a * 3 + a] += sum;
   }
-  for (int k = 0; k < 9; ++k) virial[k * N + i] += NEP_K_C * qi * w[k];
+  for (int k = 0; k < 9; ++k) virial[(long long)k * N + i] += NEP_K_C * qi * w[k];
 }
 
 extern "C" __global__ void nep_ewald_real_space(
-  int N,
-  int capacity_radial,
-  const int* __restrict__ nn_radial,
-  const int* __restrict__ nl_radial,
-  const double* __restrict__ dx_radial,
-  const double* __restrict__ dy_radial,
-  const double* __restrict__ dz_radial,
+  NEP_PAIR_PARAMS,
   const double* __restrict__ charge,
   double alpha,
   double* __restrict__ energy,
@@ -140,36 +130,39 @@ extern "C" __global__ void nep_ewald_real_space(
   double* __restrict__ virial,
   double* __restrict__ potential)
 {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  const int i = nep_thread_index();
   if (i >= N) return;
+  NEP_PAIR_STRUCTS;
+  const NepCenter c = atoms.center(i);
   const real a = (real)alpha;
   const real two_a_sqrtpi = (real)(NEP_TWO_OVER_SQRT_PI * alpha);
   const real qi = (real)charge[i];
   double e = 0.0, d = 0.0;
   double f[3] = {0.0, 0.0, 0.0};
   double w[9] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-  const int count = nep_stored(nn_radial[i], capacity_radial);
-  for (int slot = 0; slot < count; ++slot) {
-    const long long idx = nep_tiled(slot, i, capacity_radial, N);
-    const real qj = (real)charge[nl_radial[idx]];
-    const real r12[3] = {(real)dx_radial[idx], (real)dy_radial[idx], (real)dz_radial[idx]};
+  const NepList list = nep_list(radial, i);
+  for (int slot = 0; slot < list.count; ++slot) {
+    const long long idx = list.entry(slot);
+    const int j = radial.nbr[idx];
+    const real qj = (real)charge[j];
+    real r12[3];
+    const real r = nep_pair(c, atoms, radial, idx, j, r12);
     const real rsq = r12[0] * r12[0] + r12[1] * r12[1] + r12[2] * r12[2];
-    const real r = nep_sqrt(rsq);
     const real screened = nep_erfc(a * r) / r;
     e += (double)((real)0.5 * qi * qj * screened);
     d += (double)(qj * screened);
     // f_ij = d(1/2 K_C q_i q_j erfc(alpha r)/r)/dr_ij = c r_ij and f_ji = -f_ij, so
     // F_i += f_ij - f_ji = 2 c r_ij and W_i += r_ij (x) f_ji = -c r_ij (x) r_ij
-    const real c = (real)(-0.5) * qi * qj * (screened + two_a_sqrtpi * nep_exp(-a * a * rsq)) / rsq;
+    const real cf = (real)(-0.5) * qi * qj * (screened + two_a_sqrtpi * nep_exp(-a * a * rsq)) / rsq;
     for (int p = 0; p < 3; ++p) {
-      f[p] += (double)((real)2 * c * r12[p]);
-      for (int q = 0; q < 3; ++q) w[p * 3 + q] -= (double)(c * r12[p] * r12[q]);
+      f[p] += (double)((real)2 * cf * r12[p]);
+      for (int q = 0; q < 3; ++q) w[p * 3 + q] -= (double)(cf * r12[p] * r12[q]);
     }
   }
   // self term -alpha/sqrt(pi) q_i^2 and its derivative -2 alpha/sqrt(pi) q_i
   const double self = NEP_TWO_OVER_SQRT_PI * alpha;
   energy[i] += NEP_K_C * (e - 0.5 * self * charge[i] * charge[i]);
   potential[i] += NEP_K_C * (d - self * charge[i]);
-  for (int p = 0; p < 3; ++p) force[p * N + i] += NEP_K_C * f[p];
-  for (int k = 0; k < 9; ++k) virial[k * N + i] += NEP_K_C * w[k];
+  for (int p = 0; p < 3; ++p) force[(long long)p * N + i] += NEP_K_C * f[p];
+  for (int k = 0; k < 9; ++k) virial[(long long)k * N + i] += NEP_K_C * w[k];
 }

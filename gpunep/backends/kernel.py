@@ -13,28 +13,15 @@ from typing import TYPE_CHECKING
 from gpunep.backends.base import Backend
 from gpunep.engine.model_arrays import check_supported
 from gpunep.engine.evaluator import Evaluator, NeighborMaxima
+from gpunep.executors.executor import Executor
 from gpunep.reference.ewald import KSPACE
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
-    from gpunep.executors.module import KernelModule
     from gpunep.model import Model
 
 DEFAULT_PRECISION = "float32"
 PRECISIONS = ("float32", "float64")
-
-
-def load_module(executor: str, precision: str) -> "KernelModule":
-    """The compiled kernels for ``executor`` ('host' or 'cuda') and ``precision``."""
-    if executor == "host":
-        from gpunep.executors import host
-
-        return host.load_module(precision)
-    if executor == "cuda":
-        from gpunep.executors import cuda
-
-        return cuda.load_module(precision)
-    raise ValueError(f"executor must be 'host' or 'cuda', not {executor!r}")
 
 
 class KernelBackend(Backend):
@@ -76,7 +63,7 @@ class KernelBackend(Backend):
         self.model = model
         self.kspace = kspace
         self.mean_d_correction = bool(mean_d_correction)
-        self.evaluator = Evaluator(model, load_module(executor, precision), kspace=kspace,
+        self.evaluator = Evaluator(model, Executor(executor, precision), kspace=kspace,
                                    mean_d_correction=mean_d_correction)
 
     @property
@@ -89,6 +76,6 @@ class KernelBackend(Backend):
         """
         return self.evaluator.neighbor_maxima
 
-    def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
-        return self.evaluator.evaluate(batch, descriptors=descriptors)
+    def evaluate(self, batch: Batch, descriptors: bool = False, per_atom: bool = True) -> BatchResult:
+        return self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
 

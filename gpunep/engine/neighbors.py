@@ -3,36 +3,30 @@
 For every atom ``i``: every atom ``j`` of the same structure and every
 periodic image of it with ``|r_j + k.cell - r_i| < rc(t_i, t_j)`` (strict),
 images of ``i`` itself included, the zero-shift self pair excluded
-(NEP_SPEC §3.1). Cells, pbc (per direction) and sizes may differ between the
-structures of a batch; positions need not be wrapped.
+(docs/descriptors.md#neighbor-lists). Cells, periodicity (per direction) and
+sizes may differ between the structures of a batch; positions need not be
+wrapped.
 
-Two strategies give identical lists (same entries, same order, bit-identical
-vectors):
+Two strategies give identical lists (same entries, same order):
 
 ``small``  each atom scans the atoms of its own structure over exactly the
-           images its cutoff reaches (from the cell's face distances, so tiny
-           and skewed triclinic cells are exact). Cost ~ sum over structures
-           of atoms² x images: the right choice for batches of small structures.
-``cell``   a cell list: bin the atoms, count, prefix-sum (``xp.cumsum`` on the
-           device), fill, then search each atom's stencil of bins. O(N): the
-           choice for large structures.
+           images its cutoff reaches: the right choice for batches of small
+           structures (cost ~ sum over structures of atoms^2 x images).
+``cell``   a cell list: bin the atoms, order them by (bin, index) on the
+           device, then merge each atom's 27 stencil bins. O(N): the choice
+           for large structures.
 
-Layout: lists are slot-major within tiles of :data:`TILE` atoms (GPUMD's
-slot-major ``slot * N + i``, tiled so that one atom's slots are consecutive
-cache lines on a CPU while a GPU warp's reads stay whole sectors; see
-``kernels/nep_layout.cuh``): entry ``slot`` of atom ``i`` is at
-:func:`entry_index` ``(slot, i, capacity, N)``, and ``dx[e] = x_j(image) - x_i``
-(double). Every list array holds ``capacity * N`` values;
-:meth:`NeighborLists.slot_major` gives plain ``[slot, i]`` host copies. Entries of each list are
-sorted by ``(j, k)``, ``k`` the integer lattice shift of the image
-(``r_ij = r_j - r_i + k . cell`` with the positions as given), which makes
-results deterministic and the same on every executor. ``nn[i]``
-holds the number of STORED entries, ``min(true count, capacity)``; a kernel
-that meets more neighbors than the capacity keeps the ``capacity`` smallest
-keys and records the true count in ``max_counts`` (``[radial, angular]``,
-largest over all atoms). The caller compares ``max_counts`` with the
-capacities when it downloads its results, grows the capacities
-(:func:`grown_capacity`) and runs again: nothing is silently truncated.
+Entries are ``int32`` neighbor indices, plus a packed lattice shift per entry
+only for structures whose cells are too thin for the nearest image to be the
+only one (:mod:`gpunep.engine.geometry`); the kernels recompute every pair
+vector from the positions. Each list is in key order ``(j, k)`` by
+construction (no sort). Layout: slot-major within tiles of :data:`TILE` atoms
+(``kernels/nep_layout.cuh``): entry ``slot`` of atom ``i`` is at
+:func:`entry_index` ``(slot, i, capacity, N)``. ``nn[i]`` holds the number of
+STORED entries, ``min(true count, capacity)``; the true largest counts are in
+``diagnostics``, so the caller sees an overflow when it downloads its results,
+grows the capacities (:func:`grown_capacity`) and runs again: nothing is
+silently truncated.
 """
 
 from __future__ import annotations
@@ -43,24 +37,61 @@ from typing import Any
 
 import numpy as np
 
+from gpunep.engine.geometry import Frames, batch_frames, frame_offsets, search_radius
+from gpunep.engine.launch import Group, Launcher, scalars
+from gpunep.executors.kernel_source import header_constants
 from gpunep.executors.module import KernelModule
-
-BLOCK_SIZE = 64
-"""Threads per block of every neighbor kernel (GPUMD's NEP block size)."""
 
 CELL_LIST_MIN_ATOMS = 1000
 """``strategy='auto'`` uses the cell list when a batch averages at least this
-many atoms per structure (below it the brute-force scan of a structure is
-cheaper than binning)."""
+many atoms per structure (below it the scan of a structure is cheaper than binning)."""
 
 TILE = 8
 """Atoms per tile of the list layout (``NEP_TILE`` of kernels/nep_layout.cuh)."""
 
-_GEOMETRY_STRIDE = 16  # doubles per structure, see kernels/nep_neighbor.cu
-_BINS_STRIDE = 8       # ints per structure
-_ATOM_CELL_STRIDE = 8  # ints per atom (bin coordinates, wraps, bin)
-_BINS_PER_ATOM = 27    # the kernels keep every structure's bins <= 27 (atoms + 1)
 STRATEGIES = ("auto", "small", "cell")
+_KERNEL_CONSTANTS = header_constants("nep_neighbor.cu")
+ATOM_CELL = _KERNEL_CONSTANTS["NEP_ATOM_CELL"]
+DIAGNOSTICS = _KERNEL_CONSTANTS["NEP_DIAGNOSTICS"]
+DIAG_COINCIDENT = _KERNEL_CONSTANTS["NEP_DIAG_COINCIDENT"]
+
+
+@dataclass
+class DeviceAtoms:
+    """The atoms of a batch on the device, with their structures' frames.
+
+    Attributes
+    ----------
+    positions : (N, 3) float64;  types, system_index : (N,) int32
+    offsets : (S + 1,) int32;  frames : (S, NEP_FRAME_DOUBLES) float64
+    frame_ints : (S, NEP_FRAME_INTS) int32;  host_frames : the host :class:`Frames`
+    """
+
+    positions: Any
+    types: Any
+    system_index: Any
+    offsets: Any
+    frames: Any
+    frame_ints: Any
+    host_frames: Frames
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.types.shape[0])
+
+    @property
+    def n_structures(self) -> int:
+        return int(self.offsets.shape[0]) - 1
+
+    def group(self) -> Group:
+        """The ``positions, types, system_index, frames, frame_ints`` kernel arguments."""
+        n, s = self.n_atoms, self.n_structures
+        names = frame_offsets()
+        return Group(
+            dict(positions=self.positions, types=self.types, system_index=self.system_index,
+                 frames=self.frames, frame_ints=self.frame_ints),
+            dict(positions=3 * n, types=n, system_index=n, frames=names["NEP_FRAME_DOUBLES"] * s,
+                 frame_ints=names["NEP_FRAME_INTS"] * s))
 
 
 @dataclass
@@ -70,52 +101,99 @@ class NeighborLists:
     Attributes
     ----------
     nn_radial, nn_angular : (N,) int32 stored counts, ``min(true count, capacity)``
-    nl_radial, nl_angular : (capacity * N,) int32 neighbor index at
+    nbr_radial, nbr_angular : (capacity * N,) int32 neighbor index at
         ``entry_index(slot, i, capacity, N)``
-    dx_radial, dy_radial, dz_radial, dx_angular, ... : float64 components of
-        ``r_j(image) - r_i``, same layout
-    max_counts : (2,) int32 largest TRUE radial and angular count of any atom
-        (what GPUMD reports in neighbor.out); above a capacity means overflow
+    shift_radial, shift_angular : the same layout, packed lattice shifts, for
+        structures that need them; empty when no structure does
+    diagnostics : (3,) int32 largest TRUE radial and angular count of any atom
+        (what GPUMD reports in neighbor.out; above a capacity means overflow),
+        and 1 + the largest atom index with a neighbor at distance zero
     capacity_radial, capacity_angular : the slots per atom
     strategy : 'small' or 'cell', whichever built them
+    atoms : the atoms they were built for
     """
 
     nn_radial: Any
-    nl_radial: Any
-    dx_radial: Any
-    dy_radial: Any
-    dz_radial: Any
+    nbr_radial: Any
+    shift_radial: Any
     nn_angular: Any
-    nl_angular: Any
-    dx_angular: Any
-    dy_angular: Any
-    dz_angular: Any
-    max_counts: Any
+    nbr_angular: Any
+    shift_angular: Any
+    diagnostics: Any
     capacity_radial: int
     capacity_angular: int
     strategy: str = ""
+    atoms: DeviceAtoms | None = field(default=None, repr=False)
     _scratch: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_atoms(self) -> int:
         return int(self.nn_radial.shape[0])
 
+    @property
+    def max_counts(self) -> Any:
+        """(2,) largest true radial and angular count (a view of ``diagnostics``)."""
+        return self.diagnostics[:2]
+
+    def group(self, kind: str) -> Group:
+        """The ``capacity_<kind>, nn_<kind>, nbr_<kind>, shift_<kind>`` kernel arguments."""
+        capacity = getattr(self, f"capacity_{kind}")
+        n = self.n_atoms
+        shift = getattr(self, f"shift_{kind}")
+        return Group(
+            {f"capacity_{kind}": np.int32(capacity), f"nn_{kind}": getattr(self, f"nn_{kind}"),
+             f"nbr_{kind}": getattr(self, f"nbr_{kind}"), f"shift_{kind}": shift},
+            {f"nn_{kind}": n, f"nbr_{kind}": capacity * n, f"shift_{kind}": int(shift.size)})
+
     def slot_major(self, kind: str) -> dict[str, np.ndarray]:
         """Host copies of the ``kind`` ('radial' or 'angular') lists as (capacity, N) arrays.
 
         ``[slot, i]`` is entry ``slot`` of atom ``i`` (meaningful for ``slot < nn[i]``);
-        keys 'nl', 'dx', 'dy', 'dz'.
+        keys 'nl' (neighbor index) and 'dx', 'dy', 'dz' (the pair vector, computed
+        from the positions as the kernels do).
         """
         capacity = getattr(self, f"capacity_{kind}")
         n = self.n_atoms
         slot, atom = np.meshgrid(np.arange(capacity), np.arange(n), indexing="ij")
         index = entry_index(slot, atom, capacity, n)
-        out = {}
-        for name in ("nl", "dx", "dy", "dz"):
-            values = getattr(self, f"{name}_{kind}")
-            values = values if isinstance(values, np.ndarray) else values.get()
-            out[name] = values[index]
-        return out
+        nbr = _host(getattr(self, f"nbr_{kind}"))[index]
+        shift = _host(getattr(self, f"shift_{kind}"))
+        vectors = pair_vectors(self.atoms, atom, np.clip(nbr, 0, max(n - 1, 0)),
+                               shift[index] if shift.size else None)
+        return {"nl": nbr, "dx": vectors[..., 0], "dy": vectors[..., 1], "dz": vectors[..., 2]}
+
+
+def _host(array: Any) -> np.ndarray:
+    return array if isinstance(array, np.ndarray) else array.get()
+
+
+def unpack_shifts(codes: np.ndarray) -> np.ndarray:
+    """(..., 3) lattice shifts of packed codes (``nep_unpack_shift``)."""
+    constants = header_constants("nep_frame.cuh", "NEP_SHIFT_")
+    bits, bias = constants["NEP_SHIFT_BITS"], constants["NEP_SHIFT_BIAS"]
+    mask = (1 << bits) - 1
+    codes = np.asarray(codes, dtype=np.int64)
+    return np.stack([((codes >> (2 * bits)) & mask) - bias, ((codes >> bits) & mask) - bias,
+                     (codes & mask) - bias], axis=-1)
+
+
+def pair_vectors(atoms: DeviceAtoms, i: np.ndarray, j: np.ndarray,
+                 codes: np.ndarray | None) -> np.ndarray:
+    """r_j - r_i + k . cell on the host for index arrays ``i``, ``j`` (k from ``codes``,
+    or the nearest image for mic structures): the expression of nep_image_vector."""
+    names = frame_offsets()
+    positions = _host(atoms.positions)
+    system = _host(atoms.system_index)[i]
+    frames, ints = atoms.host_frames.doubles[system], atoms.host_frames.ints[system]
+    cell = frames[..., names["NEP_FRAME_CELL"]:names["NEP_FRAME_CELL"] + 9].reshape(*i.shape, 3, 3)
+    inverse = frames[..., names["NEP_FRAME_INVERSE"]:names["NEP_FRAME_INVERSE"] + 9].reshape(
+        *i.shape, 3, 3)
+    periodic = ints[..., names["NEP_FRAME_PERIODIC"]:names["NEP_FRAME_PERIODIC"] + 3] != 0
+    d = positions[j] - positions[i]
+    nearest = np.where(periodic, np.rint(-np.einsum("...c,...ce->...e", d, inverse)), 0.0)
+    mic = ints[..., names["NEP_FRAME_MIC"]] != 0
+    k = nearest if codes is None else np.where(mic[..., None], nearest, unpack_shifts(codes))
+    return d + np.einsum("...e,...ec->...c", k, cell)
 
 
 def entry_index(component: Any, atom: Any, components: int, n: int) -> Any:
@@ -132,6 +210,115 @@ def grown_capacity(observed: int, capacity: int) -> int:
     return max(int(capacity), math.ceil(1.25 * int(observed)), 1)
 
 
+def choose_strategy(strategy: str, n_atoms: int, n_structures: int) -> str:
+    """'small' or 'cell' for ``strategy`` ('auto' by the average structure size)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    if strategy == "auto":
+        return "cell" if n_atoms >= CELL_LIST_MIN_ATOMS * n_structures else "small"
+    return strategy
+
+
+class NeighborSearch:
+    """Builds the lists of batches on one module, reusing its buffers between calls.
+
+    Parameters
+    ----------
+    module : a host or cuda kernel module holding kernels/nep_neighbor.cu
+    rc_radial_pairs, rc_angular_pairs : (T*T,) float64 device arrays of pair cutoffs
+    """
+
+    def __init__(self, module: KernelModule, rc_radial_pairs: Any, rc_angular_pairs: Any,
+                 launcher: Launcher | None = None):
+        self.module = module
+        self.xp = module.xp
+        self.launch = launcher or Launcher(module)
+        self.rc = Group(dict(rc_radial=rc_radial_pairs, rc_angular=rc_angular_pairs),
+                        dict(rc_radial=int(rc_radial_pairs.size), rc_angular=int(rc_angular_pairs.size)))
+        self.n_types = math.isqrt(int(rc_radial_pairs.size))
+        self._lists: NeighborLists | None = None
+
+    def build(self, atoms: DeviceAtoms, capacity_radial: int, capacity_angular: int,
+              strategy: str) -> NeighborLists:
+        """Lists of ``atoms`` with the given capacities (0 counts only); launched
+        asynchronously on a GPU, nothing is downloaded."""
+        lists = self._allocate(atoms, capacity_radial, capacity_angular)
+        lists.strategy = strategy
+        lists.atoms = atoms
+        lists.diagnostics.fill(0)
+        n = atoms.n_atoms
+        if n == 0:
+            return lists
+        common = (atoms.group() | self.rc | lists.group("radial") | lists.group("angular")
+                  | scalars(N=n, n_types=self.n_types)
+                  | Group(dict(offsets=atoms.offsets, diagnostics=lists.diagnostics),
+                          dict(offsets=atoms.n_structures + 1, diagnostics=DIAGNOSTICS)))
+        if strategy == "small":
+            self.launch("nep_neighbor_small", n, common)
+        else:
+            self.launch("nep_neighbor_cell", n, common | self._bins(atoms, lists))
+        return lists
+
+    def _bins(self, atoms: DeviceAtoms, lists: NeighborLists) -> Group:
+        """Bin the atoms and order them by (bin, index): the cell search's arguments."""
+        xp, n = self.xp, atoms.n_atoms
+        scratch = lists._scratch
+        atom_cells = scratch["atom_cells"]
+        self.launch("nep_neighbor_bin", n, atoms.group().only(
+            "positions", "system_index", "frames", "frame_ints") | scalars(N=n) | Group(
+            dict(atom_cells=atom_cells), dict(atom_cells=ATOM_CELL * n)))
+        bins = atom_cells.reshape(n, ATOM_CELL)[:, 6]
+        # unique keys: any sort gives the same order, so the bins hold ascending indices
+        order = xp.argsort(bins.astype(np.int64) * n + xp.arange(n, dtype=np.int64))
+        bin_atoms = order.astype(np.int32)
+        n_bins = atoms.host_frames.n_bins
+        bin_starts = xp.searchsorted(bins[bin_atoms], xp.arange(n_bins + 1, dtype=np.int32)
+                                     ).astype(np.int32)
+        self.launch("nep_neighbor_fill_bins", n, Group(
+            dict(N=np.int32(n), bin_atoms=bin_atoms, positions=atoms.positions, types=atoms.types,
+                 atom_cells=atom_cells, bin_positions=scratch["bin_positions"],
+                 bin_codes=scratch["bin_codes"]),
+            dict(bin_atoms=n, positions=3 * n, types=n, atom_cells=ATOM_CELL * n,
+                 bin_positions=3 * n, bin_codes=4 * n)))
+        return Group(
+            dict(atom_cells=atom_cells, bin_starts=bin_starts, bin_atoms=bin_atoms,
+                 bin_positions=scratch["bin_positions"], bin_codes=scratch["bin_codes"]),
+            dict(atom_cells=ATOM_CELL * n, bin_starts=n_bins + 1, bin_atoms=n, bin_positions=3 * n,
+                 bin_codes=4 * n))
+
+    def _allocate(self, atoms: DeviceAtoms, cap_r: int, cap_a: int) -> NeighborLists:
+        xp, n = self.xp, atoms.n_atoms
+        shifts = atoms.host_frames.needs_shifts
+        old = self._lists
+        if (old is not None and old.n_atoms == n and old.capacity_radial == cap_r
+                and old.capacity_angular == cap_a and old._scratch["shifts"] == shifts
+                and isinstance(old.nn_radial, xp.ndarray)):
+            return old
+
+        def entries(capacity: int) -> tuple:
+            size = capacity * n
+            return (xp.zeros(n, dtype=np.int32), xp.zeros(size, dtype=np.int32),
+                    xp.zeros(size if shifts else 0, dtype=np.int32))
+
+        scratch = {"shifts": shifts, "atom_cells": xp.zeros(ATOM_CELL * n, dtype=np.int32),
+                   "bin_positions": xp.zeros(3 * n), "bin_codes": xp.zeros(4 * n, dtype=np.int32)}
+        self._lists = NeighborLists(*entries(cap_r), *entries(cap_a),
+                                    diagnostics=xp.zeros(DIAGNOSTICS, dtype=np.int32),
+                                    capacity_radial=cap_r, capacity_angular=cap_a, _scratch=scratch)
+        return self._lists
+
+
+def device_atoms(xp: Any, positions: Any, types: Any, cells: np.ndarray, pbc: np.ndarray,
+                 offsets: np.ndarray, rc_search: float, strategy: str) -> DeviceAtoms:
+    """Upload a batch's atoms with its frames (cells, pbc and offsets are host arrays)."""
+    offsets = np.asarray(offsets, dtype=np.int32)
+    counts = np.diff(offsets)
+    frames = batch_frames(cells, pbc, offsets, rc_search, binned=strategy == "cell")
+    system_index = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    return DeviceAtoms(positions, types, xp.asarray(system_index), xp.asarray(offsets),
+                       xp.asarray(frames.doubles), xp.asarray(frames.ints), frames)
+
+
 def build_neighbor_lists(
     module: KernelModule,
     positions: Any,
@@ -146,13 +333,14 @@ def build_neighbor_lists(
     out: NeighborLists | None = None,
     strategy: str = "auto",
 ) -> NeighborLists:
-    """Build the radial and angular lists of a batch on ``module``'s device.
+    """Build the radial and angular lists of a batch on ``module``'s device (a
+    convenience for tests and tools; the evaluator keeps a :class:`NeighborSearch`).
 
     Parameters
     ----------
     module : host or cuda kernel module (must contain kernels/nep_neighbor.cu)
-    positions : (N, 3) float64, C-contiguous, Å
-    types : (N,) int32 type indices
+    positions : (N, 3) float64 device array, Å
+    types : (N,) int32 device array of type indices
     cells : (S, 3, 3) float64, rows are the cell vectors
     pbc : (S, 3) int32, non-zero where periodic
     offsets : (S + 1,) int32, atoms of structure s are ``offsets[s]:offsets[s+1]``
@@ -160,10 +348,6 @@ def build_neighbor_lists(
     capacity_radial, capacity_angular : slots per atom (>= 1)
     out : lists of an earlier call; their buffers are reused when the sizes match
     strategy : 'auto', 'small' or 'cell' (see the module docstring)
-
-    Returns
-    -------
-    NeighborLists (launched asynchronously on the GPU; nothing is downloaded).
 
     Raises
     ------
@@ -176,116 +360,13 @@ def build_neighbor_lists(
     for name, cap in (("capacity_radial", capacity_radial), ("capacity_angular", capacity_angular)):
         if int(cap) < 1:
             raise ValueError(f"{name} must be at least 1, got {cap}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
-    if strategy == "auto":
-        strategy = "cell" if n >= CELL_LIST_MIN_ATOMS * n_structures else "small"
-    cap_r, cap_a = int(capacity_radial), int(capacity_angular)
-    lists = _allocate(xp, n, n_structures, cap_r, cap_a, out)
-    lists.strategy = strategy
-    lists.max_counts.fill(0)
-    if n == 0:
-        return lists
-
-    i32 = np.int32
-    scratch = lists._scratch
-    pairs = n_types * n_types
-    geometry, bins = scratch["geometry"], scratch["bins"]
-    launch = _Launcher(module)
-    launch("nep_neighbor_prepare", n_structures, (
-        i32(n_structures), i32(n_types), cells, pbc, offsets, rc_radial_pairs, rc_angular_pairs,
-        geometry, bins,
-    ), {"cells": 9 * n_structures, "pbc": 3 * n_structures, "offsets": n_structures + 1,
-        "rc_radial": pairs, "rc_angular": pairs, "geometry": _GEOMETRY_STRIDE * n_structures,
-        "bins": _BINS_STRIDE * n_structures})
-
-    rlist, alist = cap_r * n, cap_a * n
-    outputs = (lists.nn_radial, lists.nl_radial, lists.dx_radial, lists.dy_radial, lists.dz_radial,
-               lists.nn_angular, lists.nl_angular, lists.dx_angular, lists.dy_angular,
-               lists.dz_angular, lists.max_counts)
-    output_sizes = {"nn_radial": n, "nl_radial": rlist, "dx_radial": rlist, "dy_radial": rlist,
-                    "dz_radial": rlist, "nn_angular": n, "nl_angular": alist, "dx_angular": alist,
-                    "dy_angular": alist, "dz_angular": alist, "max_counts": 2}
-    common_sizes = {"positions": 3 * n, "types": n, "cells": 9 * n_structures,
-                    "pbc": 3 * n_structures, "offsets": n_structures + 1,
-                    "rc_radial": pairs, "rc_angular": pairs}
-    if strategy == "small":
-        launch("nep_neighbor_small", n, (
-            i32(n), i32(n_structures), i32(n_types), i32(cap_r), i32(cap_a), positions, types,
-            cells, pbc, offsets, geometry, rc_radial_pairs, rc_angular_pairs, *outputs,
-        ), {**common_sizes, "geometry": _GEOMETRY_STRIDE * n_structures, **output_sizes})
-        return lists
-
-    # cell list: bin and count, prefix sums, fill, search
-    n_bins = scratch["bin_counts"].shape[0]
-    structure_bin_ends = xp.cumsum(bins.reshape(n_structures, _BINS_STRIDE)[:, 6], dtype=np.int32)
-    bin_counts = scratch["bin_counts"]
-    bin_counts.fill(0)
-    launch("nep_neighbor_bin_atoms", n, (
-        i32(n), i32(n_structures), positions, pbc, offsets, geometry, bins, structure_bin_ends,
-        scratch["atom_cells"], bin_counts,
-    ), {"positions": 3 * n, "pbc": 3 * n_structures, "offsets": n_structures + 1,
-        "geometry": _GEOMETRY_STRIDE * n_structures, "bins": _BINS_STRIDE * n_structures,
-        "structure_bin_ends": n_structures, "atom_cells": _ATOM_CELL_STRIDE * n,
-        "bin_counts": n_bins})
-    bin_ends = xp.cumsum(bin_counts, dtype=np.int32)
-    bin_fill = scratch["bin_fill"]
-    bin_fill.fill(0)
-    launch("nep_neighbor_fill_bins", n, (
-        i32(n), positions, types, scratch["atom_cells"], bin_counts, bin_ends, bin_fill,
-        scratch["bin_atoms"], scratch["bin_positions"], scratch["bin_codes"],
-    ), {"positions": 3 * n, "types": n, "atom_cells": _ATOM_CELL_STRIDE * n,
-        "bin_counts": n_bins, "bin_ends": n_bins, "bin_fill": n_bins, "bin_atoms": n,
-        "bin_positions": 3 * n, "bin_codes": 4 * n})
-    launch("nep_neighbor_cell", n, (
-        i32(n), i32(n_structures), i32(n_types), i32(cap_r), i32(cap_a), positions, types, cells,
-        pbc, offsets, geometry, bins, structure_bin_ends, scratch["atom_cells"], bin_counts, bin_ends,
-        scratch["bin_atoms"], scratch["bin_positions"], scratch["bin_codes"], rc_radial_pairs,
-        rc_angular_pairs, *outputs,
-    ), {**common_sizes, "geometry": _GEOMETRY_STRIDE * n_structures,
-        "bins": _BINS_STRIDE * n_structures, "structure_bin_ends": n_structures,
-        "atom_cells": _ATOM_CELL_STRIDE * n, "bin_counts": n_bins, "bin_ends": n_bins,
-        "bin_atoms": n, "bin_positions": 3 * n, "bin_codes": 4 * n, **output_sizes})
-    return lists
-
-
-class _Launcher:
-    """One thread per item, BLOCK_SIZE threads per block, for every neighbor kernel."""
-
-    def __init__(self, module: KernelModule):
-        self.module = module
-
-    def __call__(self, name: str, threads: int, args: tuple, sizes: dict[str, int]) -> None:
-        grid = ((threads + BLOCK_SIZE - 1) // BLOCK_SIZE,)
-        self.module.get_function(name)(grid, (BLOCK_SIZE,), args, sizes=sizes)
-
-
-def _allocate(xp: Any, n: int, n_structures: int, cap_r: int, cap_a: int,
-              out: NeighborLists | None) -> NeighborLists:
-    if (out is not None and out.n_atoms == n and out.capacity_radial == cap_r
-            and out.capacity_angular == cap_a and isinstance(out.nn_radial, xp.ndarray)
-            and out._scratch.get("n_structures") == n_structures):
-        return out
-
-    def lists(capacity: int) -> tuple:
-        size = capacity * n
-        return (xp.zeros(n, dtype=np.int32), xp.zeros(size, dtype=np.int32),
-                xp.zeros(size), xp.zeros(size), xp.zeros(size))
-
-    n_bins = _BINS_PER_ATOM * (n + n_structures)
-    scratch = {
-        "n_structures": n_structures,
-        "geometry": xp.zeros(_GEOMETRY_STRIDE * n_structures),
-        "bins": xp.zeros(_BINS_STRIDE * n_structures, dtype=np.int32),
-        "atom_cells": xp.zeros(_ATOM_CELL_STRIDE * n, dtype=np.int32),
-        "bin_counts": xp.zeros(n_bins, dtype=np.int32),
-        "bin_fill": xp.zeros(n_bins, dtype=np.int32),
-        "bin_atoms": xp.zeros(n, dtype=np.int32),
-        "bin_positions": xp.zeros(3 * n),
-        "bin_codes": xp.zeros(4 * n, dtype=np.int32),
-    }
-    return NeighborLists(*lists(cap_r), *lists(cap_a), max_counts=xp.zeros(2, dtype=np.int32),
-                         capacity_radial=cap_r, capacity_angular=cap_a, _scratch=scratch)
+    strategy = choose_strategy(strategy, n, n_structures)
+    rc_r, rc_a = _host(rc_radial_pairs), _host(rc_angular_pairs)
+    atoms = device_atoms(xp, positions, types, _host(cells), _host(pbc).astype(bool),
+                         _host(offsets), search_radius(rc_r, rc_a), strategy)
+    search = NeighborSearch(module, rc_radial_pairs, rc_angular_pairs)
+    search._lists = out
+    return search.build(atoms, int(capacity_radial), int(capacity_angular), strategy)
 
 
 def _check_inputs(xp: Any, positions: Any, types: Any, cells: Any, pbc: Any, offsets: Any,

@@ -10,11 +10,18 @@ the same launches. CuPy is imported lazily: importing gpunep never needs it.
 from __future__ import annotations
 
 import threading
+import time
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
 from gpunep.executors.arguments import CheckedKernel
-from gpunep.executors.kernel_source import KernelSource, load_source, real_dtype, real_type
+from gpunep.executors.kernel_source import (
+    KernelSource,
+    define_options,
+    load_source,
+    real_dtype,
+    real_type,
+)
 from gpunep.executors.module import KernelModule
 from gpunep.executors.signature import KernelSignature
 from gpunep.errors import BackendUnavailableError, KernelCompileError
@@ -56,18 +63,23 @@ def is_available() -> bool:
     return True
 
 
-def compile_options(precision: str, source: KernelSource) -> tuple[str, ...]:
-    """NVRTC options of a build (the same macro and include path as the host build)."""
-    return ("-std=c++17", f"-DNEP_REAL={real_type(precision)}", f"-I{source.include_dir}")
+def compile_options(precision: str, source: KernelSource,
+                    defines: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """NVRTC options of a build (the same macros and include path as the host build)."""
+    return ("-std=c++17", f"-DNEP_REAL={real_type(precision)}", *defines,
+            f"-I{source.include_dir}")
 
 
-def load_module(precision: str = "float32", files: Iterable[str] | None = None) -> KernelModule:
-    """The kernels of ``kernels/`` compiled for the current CUDA device (once per process).
+def load_module(precision: str = "float32", files: Iterable[str] | None = None,
+                defines: Mapping[str, int] | None = None) -> KernelModule:
+    """The kernels of ``kernels/`` compiled for the current CUDA device (once per process,
+    precision and set of compile-time constants; CuPy keeps the binaries on disk).
 
     Parameters
     ----------
     precision : 'float32' (GPUMD's arithmetic) or 'float64'
     files : a subset of the ``kernels/*.cu`` file names (default: all of them)
+    defines : compile-time constants (``-DNAME=value``), e.g. a model's architecture
 
     Raises
     ------
@@ -79,11 +91,12 @@ def load_module(precision: str = "float32", files: Iterable[str] | None = None) 
     real_type(precision)
     cupy = import_cupy()
     source = load_source(files)
-    key = (source.digest, precision, cupy.cuda.runtime.getDevice())
+    options = define_options(defines)
+    key = (source.digest, precision, options, cupy.cuda.runtime.getDevice())
     with _lock:
         module = _modules.get(key)
         if module is None:
-            module = _build(cupy, source, precision)
+            module = _build(cupy, source, precision, options)
             _modules[key] = module
         return module
 
@@ -109,18 +122,22 @@ class CudaKernel(CheckedKernel):
         self._function(grid3, block3, args)
 
 
-def _build(cupy: ModuleType, source: KernelSource, precision: str) -> KernelModule:
+def _build(cupy: ModuleType, source: KernelSource, precision: str,
+           defines: tuple[str, ...]) -> KernelModule:
     # CuPy's on-disk cache keys on the code text, which here is only #include
     # lines: the digest of every kernel file and header makes an edit count.
     code = f"// gpunep kernel sources {source.digest}\n{source.code}"
-    raw = cupy.RawModule(code=code, options=compile_options(precision, source))
+    raw = cupy.RawModule(code=code, options=compile_options(precision, source, defines))
+    tic = time.perf_counter()
     try:
         raw.compile()
     except cupy.cuda.compiler.CompileException as exc:
         raise KernelCompileError(f"NVRTC compile of {', '.join(source.files)} failed:\n{exc}") from exc
+    compile_seconds = time.perf_counter() - tic
     kernels = {
         name: CudaKernel(sig, raw.get_function(name), precision, cupy)
         for name, sig in source.signatures.items()
     }
     return KernelModule(xp=cupy, precision=precision, backend="cuda", source=source,
-                        handle=raw, _kernels=kernels)
+                        handle=raw, defines=defines, compile_seconds=compile_seconds,
+                        _kernels=kernels)

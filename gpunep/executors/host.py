@@ -45,6 +45,7 @@ from gpunep.executors.arguments import CheckedKernel
 from gpunep.executors.kernel_source import (
     SHIM_HEADER,
     KernelSource,
+    define_options,
     load_source,
     real_dtype,
     real_type,
@@ -65,13 +66,16 @@ _lock = threading.Lock()
 _modules: dict[tuple, KernelModule] = {}
 
 
-def load_module(precision: str = "float32", files: Iterable[str] | None = None) -> KernelModule:
-    """The kernels of ``kernels/`` compiled for the CPU (once per process and precision).
+def load_module(precision: str = "float32", files: Iterable[str] | None = None,
+                defines: Mapping[str, int] | None = None) -> KernelModule:
+    """The kernels of ``kernels/`` compiled for the CPU (once per process, precision and
+    set of compile-time constants; on disk across processes).
 
     Parameters
     ----------
     precision : 'float32' (GPUMD's arithmetic) or 'float64'
     files : a subset of the ``kernels/*.cu`` file names (default: all of them)
+    defines : compile-time constants (``-DNAME=value``), e.g. a model's architecture
 
     Raises
     ------
@@ -80,7 +84,7 @@ def load_module(precision: str = "float32", files: Iterable[str] | None = None) 
     KernelCompileError
         The compiler failed; the message holds its log.
     """
-    return _module_for(load_source(files), precision)
+    return _module_for(load_source(files), precision, define_options(defines))
 
 
 def compile_source(source: str, precision: str = "float64", name: str = "<source>") -> KernelModule:
@@ -88,7 +92,7 @@ def compile_source(source: str, precision: str = "float64", name: str = "<source
 
     For tests and one-off kernels; ``kernels/`` stays on the include path.
     """
-    return _module_for(source_from_text(source, name), precision)
+    return _module_for(source_from_text(source, name), precision, ())
 
 
 def cache_dir() -> Path:
@@ -239,21 +243,21 @@ extern "C" void {_LAUNCHER_PREFIX}{sig.name}({params})
     return "".join(parts)
 
 
-def _module_for(source: KernelSource, precision: str) -> KernelModule:
+def _module_for(source: KernelSource, precision: str, defines: tuple[str, ...]) -> KernelModule:
     real_type(precision)  # validates the name before anything is compiled
-    key = (source.digest, precision, os.environ.get("GPUNEP_SANITIZE", ""),
+    key = (source.digest, precision, defines, os.environ.get("GPUNEP_SANITIZE", ""),
            bool(os.environ.get("GPUNEP_NO_NATIVE")), os.environ.get("CXX", ""))
     with _lock:
         module = _modules.get(key)
         if module is None:
-            module = _build(source, precision)
+            module = _build(source, precision, defines)
             _modules[key] = module
         return module
 
 
-def _build(source: KernelSource, precision: str) -> KernelModule:
+def _build(source: KernelSource, precision: str, defines: tuple[str, ...]) -> KernelModule:
     compiler, version = find_compiler()
-    flags = compile_flags(precision)
+    flags = compile_flags(precision) + list(defines)
     shim = source.include_dir / SHIM_HEADER
     code = (source.code + "\n" + launcher_source(source.signatures.values())
             + '\n#include <omp.h>\nextern "C" int gpunep_max_threads() { return omp_get_max_threads(); }\n')
@@ -265,8 +269,11 @@ def _build(source: KernelSource, precision: str) -> KernelModule:
     stem = "kernels" if source.files else "source"
     folder = cache_dir() / "host"
     library = folder / f"{stem}-{precision}-{h.hexdigest()[:24]}.so"
+    compile_seconds = 0.0
     if not library.exists():
+        tic = time.perf_counter()
         _compile(compiler, flags, shim, source.include_dir, code, library)
+        compile_seconds = time.perf_counter() - tic
     try:
         lib = ctypes.CDLL(str(library))
     except OSError as exc:
@@ -278,7 +285,8 @@ def _build(source: KernelSource, precision: str) -> KernelModule:
         for name, sig in source.signatures.items()
     }
     return KernelModule(xp=np, precision=precision, backend="host", source=source,
-                        handle=lib, _kernels=kernels)
+                        handle=lib, defines=defines, compile_seconds=compile_seconds,
+                        _kernels=kernels)
 
 
 def _compile(compiler: list[str], flags: list[str], shim: Path, include_dir: Path,

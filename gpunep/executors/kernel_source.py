@@ -14,15 +14,16 @@ the compile-time macro ``NEP_REAL`` (``float`` or ``double``).
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
-from gpunep.executors.signature import KernelSignature, parse_signatures
+from gpunep.executors.signature import KernelSignature, parameter_macros, parse_signatures
 from gpunep.errors import KernelCompileError
 
 PRECISIONS = {"float32": "float", "float64": "double"}
@@ -46,6 +47,19 @@ def kernels_dir() -> Path:
         # A zipped install: nothing can compile from inside a zip file.
         raise FileNotFoundError(f"gpunep's kernels are not on the file system ({root})")
     return path
+
+
+def header_constants(header: str, prefix: str = "NEP_") -> dict[str, int]:
+    """The integer ``#define NAME value`` lines of a header in ``kernels/`` whose names start
+    with ``prefix``: named offsets the Python side shares with the kernels."""
+    text = (kernels_dir() / header).read_text()
+    pattern = re.compile(rf"^#define ({re.escape(prefix)}\w+)\s+(-?\d+)\b", re.M)
+    return {name: int(value) for name, value in pattern.findall(text)}
+
+
+def define_options(defines: Mapping[str, int] | None) -> tuple[str, ...]:
+    """``-DNAME=value`` options for compile-time constants, sorted (a stable cache key)."""
+    return tuple(f"-D{name}={int(value)}" for name, value in sorted((defines or {}).items()))
 
 
 def real_type(precision: str) -> str:
@@ -125,10 +139,19 @@ def load_source(files: Iterable[str] | None = None) -> KernelSource:
     return source
 
 
+def _parameter_macros(folder: Path) -> dict[str, str]:
+    macros: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in _SOURCE_SUFFIXES:
+            macros.update(parameter_macros(path.read_text()))
+    return macros
+
+
 def _parse_source(folder: Path, names: tuple[str, ...]) -> KernelSource:
     signatures: dict[str, KernelSignature] = {}
+    macros = _parameter_macros(folder)
     for name in names:
-        for sig in parse_signatures((folder / name).read_text(), source=name):
+        for sig in parse_signatures((folder / name).read_text(), source=name, macros=macros):
             if sig.name in signatures:
                 raise KernelCompileError(
                     f"kernel {sig.name} is defined in both {signatures[sig.name].source} and {name}"
@@ -141,7 +164,8 @@ def _parse_source(folder: Path, names: tuple[str, ...]) -> KernelSource:
 def source_from_text(code: str, name: str = "<source>") -> KernelSource:
     """A translation unit from source text (tests, one-off kernels); kernels/ stays on the include path."""
     folder = kernels_dir()
-    signatures = {sig.name: sig for sig in parse_signatures(code, source=name)}
+    macros = {**_parameter_macros(folder), **parameter_macros(code)}
+    signatures = {sig.name: sig for sig in parse_signatures(code, source=name, macros=macros)}
     return KernelSource(code, folder, (), signatures, _digest(code, folder))
 
 

@@ -36,6 +36,9 @@ class KernelModule:
     backend : 'host' or 'cuda'
     source : what was compiled (files, parsed signatures, digest)
     handle : what keeps the build alive (the ctypes library, or the CuPy RawModule)
+    defines : the compile-time constants it was built with (``-DNAME=value``)
+    compile_seconds : wall time of the compile this process ran for it (0 when the
+        build came from the on-disk cache)
     """
 
     xp: ModuleType
@@ -43,6 +46,8 @@ class KernelModule:
     backend: str
     source: KernelSource
     handle: Any = field(repr=False, default=None)
+    defines: tuple[str, ...] = ()
+    compile_seconds: float = 0.0
     _kernels: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property

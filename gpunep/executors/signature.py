@@ -94,13 +94,25 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def parse_signatures(text: str, source: str = "<string>") -> list[KernelSignature]:
+_PARAMETER_MACRO = re.compile(r"^#define\s+(NEP_\w+_PARAMS)\s+((?:.*\\\n)*.*)$", re.M)
+
+
+def parameter_macros(text: str) -> dict[str, str]:
+    """``#define NEP_<GROUP>_PARAMS ...`` definitions of a source text: parameter lists
+    that several kernels share (written once in a header, expanded when parsing)."""
+    return {name: body.replace("\\\n", " ") for name, body in
+            _PARAMETER_MACRO.findall(strip_comments(text))}
+
+
+def parse_signatures(text: str, source: str = "<string>",
+                     macros: dict[str, str] | None = None) -> list[KernelSignature]:
     """All ``extern "C" __global__ void`` kernels of a source text, in order.
 
     Parameters
     ----------
     text : CUDA C++ source
     source : file name used in error messages
+    macros : parameter-list macros the kernels may use (:func:`parameter_macros`)
 
     Raises
     ------
@@ -112,6 +124,8 @@ def parse_signatures(text: str, source: str = "<string>") -> list[KernelSignatur
     for match in _KERNEL.finditer(text):
         name = match.group("name")
         params_text = match.group("params").strip()
+        for macro, body in (macros or {}).items():
+            params_text = re.sub(rf"\b{macro}\b", body, params_text)
         params = []
         if params_text and params_text != "void":
             for position, raw in enumerate(params_text.split(",")):

@@ -1,18 +1,18 @@
-"""What the evaluator launches for model types beyond plain potentials.
+"""What the evaluator launches for each model type.
 
-:class:`~gpunep.engine.evaluator.Evaluator` runs a potential's kernels itself; a
-charge, dipole or polarizability model gets a plan from :func:`model_plan`
-that reuses the evaluator's shared launches (descriptor, network, angular
-gradient, forces, ZBL) and adds its own kernels, buffers and outputs:
+:func:`model_plan` gives the plan of a model's type:
 
-* :class:`~gpunep.engine.plans.charge.ChargePlan`: qNEP (NEP_SPEC §4);
+* :class:`~gpunep.engine.plans.potential.PotentialPlan`: potentials (docs/forces.md);
+* :class:`~gpunep.engine.plans.charge.ChargePlan`: qNEP charge models (docs/charges.md);
 * :class:`~gpunep.engine.plans.tensor.DipolePlan`,
-  :class:`~gpunep.engine.plans.tensor.PolarizabilityPlan`: TNEP (NEP_SPEC §5).
+  :class:`~gpunep.engine.plans.tensor.PolarizabilityPlan`: TNEP (docs/tensors.md).
 
-A plan implements :class:`ModelPlan`; the evaluator calls ``upload`` (host
-setup per batch, before any launch), ``workspace`` (extra per-atom
-buffers), ``launch``, ``parts`` (extra arrays for the single download) and
-``result`` (the :class:`~gpunep.structures.BatchResult` fields it sets).
+A plan implements :class:`ModelPlan`: the kernel files its model module is
+compiled from (``files``), per-batch host setup (``upload``), the named
+outputs of the evaluation's one download (``outputs``), every launch of one
+evaluation in order (``launch``) and the
+:class:`~gpunep.structures.BatchResult` fields (``result``). The evaluator
+owns the neighbor lists, the buffers and the download.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from gpunep.engine.evaluator import Evaluator
+    from gpunep.engine.download import Download
+    from gpunep.engine.evaluator import DeviceBatch, Evaluator
+    from gpunep.engine.neighbors import NeighborLists
     from gpunep.model import Model
     from gpunep.structures import Batch
 
@@ -30,35 +32,40 @@ if TYPE_CHECKING:
 class ModelPlan:
     """The launches and outputs of one model type (see the module docstring)."""
 
-    def upload(self, ev: "Evaluator", batch: "Batch") -> dict[str, Any]:
+    files: tuple[str, ...] = ()
+
+    def upload(self, ev: "Evaluator", batch: "Batch", types: np.ndarray) -> dict[str, Any]:
         """Per-batch device arrays the plan needs (checked and built on the host)."""
         return {}
 
-    def workspace(self, ev: "Evaluator", n: int) -> dict[str, Any]:
-        """Extra per-atom device buffers for ``n`` atoms."""
-        return {}
-
-    def launch(self, ev: "Evaluator", dev: dict[str, Any], nl: Any, b: dict[str, Any]) -> None:
-        """Every kernel of one evaluation, in order."""
+    def outputs(self, ev: "Evaluator", dev: "DeviceBatch", descriptors: bool,
+                per_atom: bool) -> dict[str, int]:
+        """``{name: float64 values}`` of the plan's parts of the download."""
         raise NotImplementedError
 
-    def parts(self, ev: "Evaluator", dev: dict[str, Any], n_structures: int,
-              b: dict[str, Any]) -> list[tuple[str, Any, tuple[int, ...]]]:
-        """``(name, float64 device array, host shape)`` to download with the rest."""
-        return []
+    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+               out: "Download", descriptors: bool, per_atom: bool) -> None:
+        """Every kernel of one evaluation, in order, writing into the views of ``out``."""
+        raise NotImplementedError
 
-    def result(self, host: dict[str, Any]) -> dict[str, Any]:
-        """BatchResult fields from the downloaded ``host`` arrays (by part name)."""
-        return {}
+    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+        """BatchResult fields from the downloaded ``host`` arrays (by output name)."""
+        raise NotImplementedError
 
-    def empty_result(self, n_structures: int) -> dict[str, Any]:
+    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
         """BatchResult fields of a batch without atoms."""
-        return {}
+        raise NotImplementedError
+
+
+def descriptor_output(ev: "Evaluator", host: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """The (N, dim) scaled descriptors of the ``descriptors`` output."""
+    return np.ascontiguousarray(host["descriptors"].reshape(ev.architecture.dim, n).T)
 
 
 def model_plan(model: "Model", kspace: str = "truncated",
-               mean_d_correction: bool = True) -> ModelPlan | None:
-    """The plan of ``model``'s type, or None for a potential (the evaluator's own launches).
+               mean_d_correction: bool = True) -> ModelPlan:
+    """The plan of ``model``'s type.
 
     ``kspace`` and ``mean_d_correction`` are the charge models' options (see
     :class:`~gpunep.engine.plans.charge.ChargePlan`); other model types ignore them.
@@ -75,15 +82,6 @@ def model_plan(model: "Model", kspace: str = "truncated",
         from gpunep.engine.plans.tensor import PolarizabilityPlan
 
         return PolarizabilityPlan()
-    return None
+    from gpunep.engine.plans.potential import PotentialPlan
 
-
-def per_structure_sum(xp: Any, system_index: Any, values: Any, n_structures: int,
-                      components: int) -> Any:
-    """Sums over the atoms of each structure of a (components, N) device array, (S * components,).
-
-    Row ``k * N + i`` goes to bin ``components * s + k`` (one bincount).
-    """
-    bins = (system_index[None, :] * components
-            + xp.arange(components, dtype=np.int32)[:, None]).reshape(-1)
-    return xp.bincount(bins, weights=values, minlength=components * n_structures)
+    return PotentialPlan()

@@ -1,4 +1,4 @@
-"""Dipole and polarizability models (TNEP) on the kernels (NEP_SPEC §5).
+"""Dipole and polarizability models (TNEP) on the kernels (docs/tensors.md).
 
 With ``F_i`` the (first) network's output and ``f_ij = dF_i/dr_ij``:
 
@@ -6,7 +6,7 @@ With ``F_i`` the (first) network's output and ``f_ij = dF_i/dr_ij``:
   pairs (kernels/nep_tnep.cu), summed per structure;
 * polarizability: ``alpha = I sum_i F^s_i - sum_{i->j} r_ij (x) f_ij``: the
   second (scalar) network's outputs plus the "virial" of the first, which
-  the potential's force kernels compute as they are.
+  the force kernels compute as they are.
 
 These models have no energy: their BatchResult carries ``dipole`` (S, 3) or
 ``polarizability`` (S, 3, 3) and None for the energy fields.
@@ -18,73 +18,130 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gpunep.engine.plans import ModelPlan, per_structure_sum
+from gpunep.engine.launch import Group, scalars
+from gpunep.engine.plans import ModelPlan, descriptor_output
 
 if TYPE_CHECKING:
-    from gpunep.engine.evaluator import Evaluator
+    from gpunep.engine.download import Download
+    from gpunep.engine.evaluator import DeviceBatch, Evaluator
+    from gpunep.engine.neighbors import NeighborLists
 
 _NO_ENERGY = {"energy": None, "virial": None, "energies": None, "forces": None, "virials": None}
+_FILES = ("nep_descriptor.cu", "nep_ann.cu")
 
 
-class DipolePlan(ModelPlan):
+class _TensorPlan(ModelPlan):
+    """What dipole and polarizability models share: descriptors, the network(s),
+    the gradient back to the angular sums."""
+
+    def outputs(self, ev: "Evaluator", dev: "DeviceBatch", descriptors: bool,
+                per_atom: bool) -> dict[str, int]:
+        sizes = {"tensor": self.components * dev.atoms.n_structures}
+        if descriptors:
+            sizes["descriptors"] = ev.architecture.dim * dev.atoms.n_atoms
+        return sizes
+
+    components = 0
+
+    def _network_gradients(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+                           networks: tuple[tuple[int, Any], ...]) -> tuple[Any, Any, Any]:
+        """Descriptors, then each network (index, output array) in order; returns q, fp
+        (of the last network) and its dF/ds."""
+        arch, real = ev.architecture, ev.module.real_dtype
+        n = dev.atoms.n_atoms
+        q = ev.buffer("q", arch.dim * n, real)
+        fp = ev.buffer("fp", arch.dim * n, real)
+        sums = ev.buffer("dF_ds", arch.n_sums * n, real)
+        ev.descriptors(dev, lists, q, sums)
+        for network, output in networks:
+            ev.launch("nep_ann", n, scalars(N=n, network=network) | ev.model_group() | Group(
+                dict(types=dev.atoms.types, q=q, energy=output, fp=fp),
+                dict(types=n, q=arch.dim * n, energy=n, fp=arch.dim * n)))
+        ev.launch("nep_angular_gradient", n, scalars(N=n) | Group(
+            dict(fp=fp, sums=sums), dict(fp=arch.dim * n, sums=arch.n_sums * n)))
+        return q, fp, sums
+
+    def _descriptors(self, ev: "Evaluator", q: Any, out: "Download", descriptors: bool) -> None:
+        if descriptors:
+            ev.scaled_descriptors(q, out["descriptors"])
+
+    def _fields(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+                descriptors: bool) -> dict[str, Any]:
+        fields = dict(_NO_ENERGY)
+        if descriptors:
+            fields["descriptors"] = descriptor_output(ev, host, dev.atoms.n_atoms)
+        return fields
+
+
+class DipolePlan(_TensorPlan):
     """Launches and outputs of a dipole model."""
 
-    def workspace(self, ev: "Evaluator", n: int) -> dict[str, Any]:
-        return {"dipole": ev.xp.zeros(3 * n, dtype=np.float64)}
+    files = (*_FILES, "nep_tnep.cu")
+    components = 3
 
-    def launch(self, ev: "Evaluator", dev: dict[str, Any], nl: Any, b: dict[str, Any]) -> None:
-        types = dev["types"]
-        n, dim = int(types.shape[0]), ev.model.n_descriptor
-        b["dipole"].fill(0.0)
-        ev.launch_descriptor(types, nl, b["q"], b["dU_ds"])
-        ev.launch_ann(types, ev.params["ann"], b["q"], b["energies"], b["fp"])
-        ev.launch_angular_gradient(b["fp"], b["dU_ds"])
-        radial, radial_sizes = ev.radial_pair_arguments(types, nl)
-        ev.launch_threads("nep_dipole_radial", n, (*radial, b["fp"], b["dipole"]), {
-            **radial_sizes, "fp": dim * n, "dipole": 3 * n})
-        angular, angular_sizes = ev.angular_pair_arguments(types, nl)
-        ev.launch_threads("nep_dipole_angular", n, (*angular, b["dU_ds"], b["dipole"]), {
-            **angular_sizes, "dF_ds": ev.n_angular_sums * n, "dipole": 3 * n})
+    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+               out: "Download", descriptors: bool, per_atom: bool) -> None:
+        arch, n = ev.architecture, dev.atoms.n_atoms
+        output = ev.buffer("network_output", n, np.float64)
+        q, fp, sums = self._network_gradients(ev, dev, lists, ((0, output),))
+        dipole = ev.buffer("dipole", 3 * n, np.float64)
+        dipole.fill(0.0)
+        pairs = ev.pair_group(dev, lists)
+        ev.launch("nep_dipole_radial", n, pairs | Group(
+            dict(fp=fp, dipole=dipole), dict(fp=arch.dim * n, dipole=3 * n)))
+        ev.launch("nep_dipole_angular", n, pairs | Group(
+            dict(dF_ds=sums, dipole=dipole), dict(dF_ds=arch.n_sums * n, dipole=3 * n)))
+        ev.reduce(dev, dipole, 3, out["tensor"])
+        self._descriptors(ev, q, out, descriptors)
 
-    def parts(self, ev: "Evaluator", dev: dict[str, Any], n_structures: int,
-              b: dict[str, Any]) -> list[tuple[str, Any, tuple[int, ...]]]:
-        total = per_structure_sum(ev.xp, dev["system_index"], b["dipole"], n_structures, 3)
-        return [("dipole", total, (n_structures, 3))]
+    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+        fields = self._fields(ev, host, dev, descriptors)
+        fields["dipole"] = host["tensor"].reshape(-1, 3).copy()
+        return fields
 
-    def result(self, host: dict[str, Any]) -> dict[str, Any]:
-        return {**_NO_ENERGY, "dipole": host["dipole"].copy()}
-
-    def empty_result(self, n_structures: int) -> dict[str, Any]:
-        return {**_NO_ENERGY, "dipole": np.zeros((n_structures, 3))}
+    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+        return {**_NO_ENERGY, "dipole": np.zeros((n_structures, 3)),
+                "descriptors": np.zeros((0, ev.architecture.dim)) if descriptors else None}
 
 
-class PolarizabilityPlan(ModelPlan):
+class PolarizabilityPlan(_TensorPlan):
     """Launches and outputs of a polarizability model."""
 
-    def workspace(self, ev: "Evaluator", n: int) -> dict[str, Any]:
-        return {"scalar": ev.xp.zeros(n, dtype=np.float64)}
+    files = (*_FILES, "nep_force.cu")
+    components = 10  # the scalar network's sum, then the tensor network's virial
 
-    def launch(self, ev: "Evaluator", dev: dict[str, Any], nl: Any, b: dict[str, Any]) -> None:
-        types = dev["types"]
-        b["force"].fill(0.0)
-        b["virial"].fill(0.0)
-        ev.launch_descriptor(types, nl, b["q"], b["dU_ds"])
+    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+               out: "Download", descriptors: bool, per_atom: bool) -> None:
+        arch, n = ev.architecture, dev.atoms.n_atoms
+        per_atom_sums = ev.buffer("tensor_atoms", self.components * n, np.float64)
+        scalar, virial = per_atom_sums[:n], per_atom_sums[n:]
         # the scalar network first: its gradient is not needed, and the tensor
         # network's then overwrites it in fp
-        ev.launch_ann(types, ev.params["ann_polar"], b["q"], b["scalar"], b["fp"])
-        ev.launch_ann(types, ev.params["ann"], b["q"], b["energies"], b["fp"])
-        ev.launch_angular_gradient(b["fp"], b["dU_ds"])
-        ev.launch_forces(types, nl, b["fp"], b["dU_ds"], b["force"], b["virial"])
+        q, fp, sums = self._network_gradients(
+            ev, dev, lists, ((1, scalar), (0, ev.buffer("network_output", n, np.float64))))
+        force = ev.buffer("force", 3 * n, np.float64)
+        force.fill(0.0)
+        virial.fill(0.0)
+        pairs = ev.pair_group(dev, lists)
+        ev.launch("nep_force_radial", n, pairs | Group(
+            dict(fp=fp, force=force, virial=virial),
+            dict(fp=arch.dim * n, force=3 * n, virial=9 * n)))
+        ev.launch("nep_force_angular", n, pairs | Group(
+            dict(dF_ds=sums, force=force, virial=virial),
+            dict(dF_ds=arch.n_sums * n, force=3 * n, virial=9 * n)))
+        ev.reduce(dev, per_atom_sums, self.components, out["tensor"])
+        self._descriptors(ev, q, out, descriptors)
 
-    def parts(self, ev: "Evaluator", dev: dict[str, Any], n_structures: int,
-              b: dict[str, Any]) -> list[tuple[str, Any, tuple[int, ...]]]:
-        total = ev.xp.bincount(dev["system_index"], weights=b["scalar"], minlength=n_structures)
-        return [("scalar", total, (n_structures,))]
+    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+        fields = self._fields(ev, host, dev, descriptors)
+        sums = host["tensor"].reshape(-1, self.components)
+        # the per-structure virial of the tensor network is -sum r (x) f (docs/tensors.md)
+        fields["polarizability"] = (sums[:, 1:].reshape(-1, 3, 3)
+                                    + sums[:, 0][:, None, None] * np.eye(3))
+        return fields
 
-    def result(self, host: dict[str, Any]) -> dict[str, Any]:
-        # the per-structure virial of the tensor network is -sum r (x) f (NEP_SPEC §3.10)
-        tensor = host["virial"] + host["scalar"][:, None, None] * np.eye(3)
-        return {**_NO_ENERGY, "polarizability": tensor}
-
-    def empty_result(self, n_structures: int) -> dict[str, Any]:
-        return {**_NO_ENERGY, "polarizability": np.zeros((n_structures, 3, 3))}
+    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+        return {**_NO_ENERGY, "polarizability": np.zeros((n_structures, 3, 3)),
+                "descriptors": np.zeros((0, ev.architecture.dim)) if descriptors else None}

@@ -1,0 +1,114 @@
+"""A potential's launches (NEP3, NEP4, NEP5, with or without ZBL; docs/forces.md).
+
+Two fused per-atom kernels (kernels/nep_potential.cu): ``nep_potential``
+(descriptor, network, energy, radial gradient, angular pair forces) and
+``nep_force`` (forces, per-atom virials, ZBL), then the per-structure sums of
+energies and virials. Descriptors, when asked for, come from one more launch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gpunep.engine.launch import Group, scalars
+from gpunep.engine.plans import ModelPlan, descriptor_output
+
+if TYPE_CHECKING:
+    from gpunep.engine.download import Download
+    from gpunep.engine.evaluator import DeviceBatch, Evaluator
+    from gpunep.engine.neighbors import NeighborLists
+    from gpunep.structures import Batch
+
+# Per-atom sums: the energy, then the nine virial components [a * 3 + b].
+SUM_COMPONENTS = 10
+
+
+def present_types(ev: "Evaluator", types: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(n_pre, type_slot)``: the radial derivatives are pre-contracted per present
+    neighbor type (kernels/nep_potential.cu) when few types are present."""
+    from gpunep.engine.evaluator import MAX_PRECONTRACTED_TYPES
+
+    n_types = len(ev.model.types)
+    present = np.flatnonzero(np.bincount(types, minlength=n_types))
+    type_slot = np.full(n_types, -1, dtype=np.int32)
+    type_slot[present] = np.arange(len(present), dtype=np.int32)
+    return (len(present) if len(present) <= MAX_PRECONTRACTED_TYPES else 0), type_slot
+
+
+class PotentialPlan(ModelPlan):
+    """Launches and outputs of a potential."""
+
+    files = ("nep_potential.cu", "nep_descriptor.cu")
+
+    def upload(self, ev: "Evaluator", batch: "Batch", types: np.ndarray) -> dict[str, Any]:
+        n_pre, type_slot = present_types(ev, types)
+        return {"n_pre": n_pre, "type_slot": ev.xp.asarray(type_slot)}
+
+    def outputs(self, ev: "Evaluator", dev: "DeviceBatch", descriptors: bool,
+                per_atom: bool) -> dict[str, int]:
+        n, s = dev.atoms.n_atoms, dev.atoms.n_structures
+        sizes = {"sums": SUM_COMPONENTS * s, "force": 3 * n}
+        if per_atom:
+            sizes["atom_sums"] = SUM_COMPONENTS * n
+        if descriptors:
+            sizes["descriptors"] = ev.architecture.dim * n
+        return sizes
+
+    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+               out: "Download", descriptors: bool, per_atom: bool) -> None:
+        arch, real = ev.architecture, ev.module.real_dtype
+        n, n_pre = dev.atoms.n_atoms, dev.extra["n_pre"]
+        atom_sums = (out["atom_sums"] if per_atom
+                     else ev.buffer("atom_sums", SUM_COMPONENTS * n, np.float64))
+        energy, virial = atom_sums[:n], atom_sums[n:]
+        gradient = Group(
+            dict(type_slot=dev.extra["type_slot"],
+                 fp_radial=ev.buffer("fp_radial", 0 if n_pre else arch.n_radial * n, real),
+                 pre_radial=ev.buffer("pre_radial", n_pre * arch.k_radial * n, real),
+                 f_angular=ev.buffer("f_angular", 3 * lists.capacity_angular * n, real)),
+            dict(type_slot=arch.n_types, fp_radial=0 if n_pre else arch.n_radial * n,
+                 pre_radial=n_pre * arch.k_radial * n, f_angular=3 * lists.capacity_angular * n))
+        common = ev.pair_group(dev, lists) | scalars(n_pre=n_pre) | gradient
+        ev.launch("nep_potential", n, common | Group(dict(energy=energy), dict(energy=n)))
+        ev.launch("nep_force", n, common | Group(
+            dict(energy=energy, force=out["force"], virial=virial),
+            dict(energy=n, force=3 * n, virial=9 * n)))
+        ev.reduce(dev, atom_sums, SUM_COMPONENTS, out["sums"])
+        if descriptors:
+            q = ev.buffer("q", arch.dim * n, real)
+            ev.descriptors(dev, lists, q, ev.buffer("angular_sums", arch.n_sums * n, real))
+            ev.scaled_descriptors(q, out["descriptors"])
+
+    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+        return energy_fields(ev, host, dev, descriptors, per_atom)
+
+    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+        return empty_energy_fields(n_structures, ev, descriptors)
+
+
+def energy_fields(ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+                  descriptors: bool, per_atom: bool) -> dict[str, Any]:
+    """BatchResult fields of a model with an energy, from the outputs ``sums``, ``force``
+    and, when asked for, ``atom_sums`` and ``descriptors``."""
+    n, s = dev.atoms.n_atoms, dev.atoms.n_structures
+    sums = host["sums"].reshape(s, SUM_COMPONENTS)
+    fields = {"energy": sums[:, 0].copy(), "virial": sums[:, 1:].reshape(s, 3, 3).copy(),
+              "forces": np.ascontiguousarray(host["force"].reshape(3, n).T),
+              "energies": None, "virials": None, "descriptors": None}
+    if per_atom:
+        atom_sums = host["atom_sums"].reshape(SUM_COMPONENTS, n)
+        fields["energies"] = atom_sums[0].copy()
+        fields["virials"] = np.ascontiguousarray(atom_sums[1:].T.reshape(n, 3, 3))
+    if descriptors:
+        fields["descriptors"] = descriptor_output(ev, host, n)
+    return fields
+
+
+def empty_energy_fields(n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+    """:func:`energy_fields` of a batch without atoms."""
+    return dict(energy=np.zeros(n_structures), virial=np.zeros((n_structures, 3, 3)),
+                energies=np.zeros(0), forces=np.zeros((0, 3)), virials=np.zeros((0, 3, 3)),
+                descriptors=np.zeros((0, ev.architecture.dim)) if descriptors else None)
