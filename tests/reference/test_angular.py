@@ -3,10 +3,11 @@ docs/descriptors.md#angular-invariants) against independent forms.
 
 * the 3-body invariant equals the Legendre double sum
   ``(2l+1)/(4 pi) sum_jk g_j g_k P_l(u_j . u_k)`` (numpy's Legendre series);
-* each cubic many-body invariant equals the Wigner 3j contraction of the
-  orthonormal complex harmonic sums (scipy's associated Legendre functions,
-  3j symbols from Racah's formula), as Fan et al. 2022 (JCP 157 114801)
-  define the 4-body terms;
+* each cubic many-body invariant (the 4-body terms of Fan et al. 2022, JCP
+  157 114801, Sect. II.C, and their later relatives) equals the Wigner 3j
+  contraction of the orthonormal complex harmonic sums (scipy's associated
+  Legendre functions, 3j symbols from Racah's formula), a rotation
+  invariant by construction;
 * the first 24 ``Y`` components equal the explicit polynomials of the docs;
 * every ``Z_l^m`` is proportional to ``d^m P_l / dz^m``;
 * every invariant is unchanged by rotations and inversion;
