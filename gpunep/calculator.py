@@ -125,7 +125,8 @@ class NEPCalculator(Calculator):
     def get_descriptors(self, atoms: Atoms) -> np.ndarray:
         """The scaled descriptors ``q_scaler * q`` of every atom of ``atoms``, shape (N, dim).
 
-        Columns in NEP_SPEC §3.7 order (radial, then the angular blocks),
+        Columns in descriptor order (radial, then the angular blocks;
+        docs/descriptors.md#descriptor-vector),
         the same as GPUMD's descriptor.out; works for dipole and
         polarizability models too.
         """

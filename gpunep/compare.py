@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 #: A vs B differences at or below these are round-off of the precision: the
 #: summation order of parallel atomic adds changes the last bits (float64:
 #: ~1e-13 relative on energies of ~1e3 eV; float32: GPUMD's own run-to-run
-#: noise, ~1e-6 relative, NEP_SPEC §6.3). Units as in metrics.PROPERTIES.
+#: noise, ~1e-6 relative, docs/README.md#precision). Units as in metrics.PROPERTIES.
 #: Charges (~1 e) and the TNEP outputs per atom (~0.1-10) are network outputs
 #: and their derivatives like the energies, so they get the energy's bounds.
 ROUND_OFF = {

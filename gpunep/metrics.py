@@ -1,7 +1,7 @@
 """Error tables: RMSE and max |Δ| per property, per species and per config_type.
 
 Properties and units follow GPUMD's loss.out and ``*_train.out`` files
-(NEP_SPEC §6.7): energy per atom (eV/atom), force components (eV/Å), virial
+(docs/file-formats.md#gpumd-output-files): energy per atom (eV/atom), force components (eV/Å), virial
 per atom, six components (eV/atom); charge models add the raw charges and
 the nine Born effective charge components (e); dipole and polarizability
 models have their dipole (3) and polarizability (6: xx yy zz xy yz zx) per

@@ -203,7 +203,7 @@ def predict(
         :func:`gpunep.reference.evaluate`
     mean_d_correction : charge models: the exact chain rule through the
         charge neutralisation (default, GPUMD since 2026-04); False
-        reproduces older GPUMD outputs (NEP_SPEC §7.3)
+        reproduces older GPUMD outputs (docs/charges.md#chain-rule-through-the-charges)
 
     Returns
     -------

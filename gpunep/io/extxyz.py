@@ -1,6 +1,6 @@
 """Reading structures and their reference values, with GPUMD's train.xyz conventions.
 
-What a NEP data set stores per structure (NEP_SPEC §6.5, §6.7):
+What a NEP data set stores per structure (docs/file-formats.md#extended-xyz-data-sets):
 
 * ``energy=`` in the comment line: the total energy (eV);
 * per-atom forces under the array name ``force`` (GPUMD) or ``forces`` (ASE);
@@ -217,7 +217,7 @@ def _virial(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
     if volume == 0.0:
         raise ValueError(f"{where}: a stress is given but the cell has no volume, "
                          "so it cannot be turned into a virial")
-    return -matrix * volume  # ASE stress = -W / V (NEP_SPEC §3.10)
+    return -matrix * volume  # ASE stress = -W / V (docs/README.md#virial-and-stress)
 
 
 def _dipole(atoms: "Atoms", results: dict, where: str) -> np.ndarray:

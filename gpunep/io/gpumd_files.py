@@ -1,6 +1,6 @@
 """GPUMD's ``*_train.out`` prediction files: writing them and reading them back.
 
-Formats (NEP_SPEC §6.7): every value printed with C's ``%g`` (6 significant
+Formats (docs/file-formats.md#gpumd-output-files): every value printed with C's ``%g`` (6 significant
 digits), space separated, no trailing space, prediction columns first, then
 the reference columns, ``-1e+06`` where the data set has no reference (and
 for the stress of a structure whose cell has no volume, where it is
@@ -41,7 +41,7 @@ from gpunep.io.extxyz import GPUMD_SIX, six_from_matrix
 if TYPE_CHECKING:
     from gpunep.prediction import PredictionResult
 
-#: eV/Å³ -> GPa, the constant GPUMD's nep executable uses (NEP_SPEC §6.7).
+#: eV/Å³ -> GPa, the constant GPUMD's nep executable uses (docs/README.md#units).
 EV_PER_A3_TO_GPA = 160.2177
 #: what GPUMD writes where a reference value is absent
 ABSENT = -1.0e6
@@ -185,7 +185,7 @@ def _stored_reference_columns(result: "PredictionResult") -> dict[str, np.ndarra
         "virial": per_atom_virial,
         "stress": per_atom_virial / volume_per_atom[:, None] * EV_PER_A3_TO_GPA,
         "charge": np.full(result.n_atoms, np.nan),
-        # GPUMD's mark of an absent BEC target is 0, not -1e6 (NEP_SPEC §6.7)
+        # GPUMD's mark of an absent BEC target is 0, not -1e6 (docs/file-formats.md#gpumd-output-files)
         "bec": np.nan_to_num(ref.bec.reshape(-1, 9).astype(np.float32).astype(np.float64), nan=0.0),
         "dipole": per_atom_float32(ref.dipole),
         "polarizability": per_atom_float32(six_from_matrix(ref.polarizability, GPUMD_SIX)),

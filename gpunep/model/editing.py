@@ -9,9 +9,9 @@ creates, and applied three times: to the model's values, to the restart
 ``sigma = max(sigma_floor, sigma_factor |mu|)`` (:func:`~gpunep.model.restart.adaptive_sigma`).
 
 Descriptor columns are named by block (radial, angular l = 1..L, then the
-extra invariants 222, 1111, 112, 123, 233, 134, NEP_SPEC §3.7), so adding or
-removing a block moves the w0 columns and the q_scaler to exactly where the
-file layout needs them.
+extra invariants 222, 1111, 112, 123, 233, 134;
+docs/descriptors.md#descriptor-vector), so adding or removing a block moves
+the w0 columns and the q_scaler to exactly where the file layout needs them.
 """
 
 from __future__ import annotations
@@ -43,12 +43,13 @@ if TYPE_CHECKING:
 EXTRA_TERMS = ("l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
 """The optional angular invariants, in descriptor order (222, 1111, 112, 123, 233, 134)."""
 
-# The 3-body order each invariant reads s components of (NEP_SPEC §3.6); with a
+# The 3-body order each invariant reads s components of
+# (docs/descriptors.md#invariant-requirements); with a
 # smaller l_max_3b GPUMD's force kernel reads uninitialised memory.
 _REQUIRED_L_MAX_3B = {"l_max_4b": 2, "l_max_5b": 1, "has_q_112": 2, "has_q_123": 3,
                       "has_q_233": 3, "has_q_134": 4}
 
-# GPUMD's compile-time and trainer limits (NEP_SPEC §1.7, §2.2, §6.4).
+# GPUMD's compile-time and trainer limits (docs/file-formats.md#gpumd-limits).
 MAX_DIM = 103
 MAX_DIM_ANGULAR = 90
 MAX_NEURON = 120
@@ -107,7 +108,8 @@ def augment(model: Model, n_neuron: int | None = None, l_max_4b: int | None = No
             raise ValueError(f"augment cannot lower {name} from {current} to {value}; use prune({name}={value})")
         if value and model.l_max_3b < _REQUIRED_L_MAX_3B[name]:
             raise ValueError(f"{name} needs l_max_3b >= {_REQUIRED_L_MAX_3B[name]} (its invariant reads "
-                             f"those 3-body sums, NEP_SPEC §3.6); this model has l_max_3b = {model.l_max_3b}")
+                             f"those 3-body sums, docs/descriptors.md#invariant-requirements); "
+                             f"this model has l_max_3b = {model.l_max_3b}")
     target = model.copy()
     for name, value in flags.items():
         setattr(target, name, value)
@@ -291,7 +293,8 @@ def add_species(model: Model, species: Sequence[str], seed: int | None = None, *
         only accepted) when the model has per-type cutoffs.
     zbl_parameters
         ``{(a, b): 10 values}`` for every new unordered pair, required (and
-        only accepted) for flexible ZBL (``zbl 0 0``), NEP_SPEC §1.8d.
+        only accepted) for flexible ZBL (``zbl 0 0``,
+        docs/forces.md#zbl-flexible-parameters).
     """
     check_sigma_settings(sigma_factor, sigma_floor, sigma_new)
     added = _species_list(species, "add_species")
@@ -470,7 +473,7 @@ def _checked(model: Model) -> Model:
 
 # ------------------------------------------------------ neurons and columns
 def descriptor_columns(model: Model) -> list[tuple[str, int]]:
-    """A name for each descriptor component, in order (NEP_SPEC §3.7).
+    """A name for each descriptor component, in order (docs/descriptors.md#descriptor-vector).
 
     ``('radial', n)``, then ``('l1', n)`` .. ``('lL', n)`` for the 3-body
     blocks, then the enabled extras (``('l_max_4b', n)``, ...), and
@@ -552,7 +555,7 @@ def _select_species(model: Model, kept: list[str], reopen: bool, sigma_factor: f
     where = [model.types.index(s) for s in kept]
     if isinstance(model.radial_cutoff, list):
         if len(kept) == 1:
-            # One species: the file's cutoff line is the uniform form (NEP_SPEC §1.3).
+            # One species: the file's cutoff line is the uniform form (docs/file-formats.md#model-file-header).
             target.radial_cutoff = float(model.radial_cutoff[where[0]])
             target.angular_cutoff = float(model.angular_cutoff[where[0]])
         else:
@@ -658,7 +661,7 @@ def _extend_zbl(model: Model, target: Model, added: list[str],
         values = np.asarray(row, dtype=np.float64)
         if values.shape != (10,) or not np.all(np.isfinite(values)):
             raise ValueError(f"zbl_parameters[{pair!r}] must be 10 finite numbers "
-                             "[r_in, r_out, a1, b1, a2, b2, a3, b3, a4, b4], NEP_SPEC §1.8d")
+                             "[r_in, r_out, a1, b1, a2, b2, a3, b3, a4, b4], docs/forces.md#zbl-flexible-parameters")
         given[key] = values
     missing = [pair for pair in new_pairs if pair not in given and pair[::-1] not in given]
     if missing:
@@ -713,7 +716,7 @@ def _check_charge_head(model: Model, charge_mode: int) -> None:
         raise ValueError(f"charge models (qNEP) exist only for NEP4; this is a NEP{model.version} model")
     if isinstance(model.radial_cutoff, list) or model.radial_typewise_cutoff_factor is not None:
         raise ValueError("charge models (qNEP) accept only one radial and one angular cutoff for all "
-                         "species (NEP_SPEC §1.3); this model has per-type cutoffs")
+                         "species (docs/charges.md#charge-model-restrictions); this model has per-type cutoffs")
     if charge_mode not in (1, 2) or isinstance(charge_mode, bool):
         raise ValueError(f"charge_mode must be 1 (real + reciprocal space) or 2 (reciprocal only), "
                          f"got {charge_mode!r}")
@@ -723,4 +726,4 @@ def _check_descriptor_limits(model: Model) -> None:
     if model.n_descriptor_angular > MAX_DIM_ANGULAR or model.n_descriptor > MAX_DIM:
         raise ValueError(f"the descriptor would have {model.n_descriptor} components "
                          f"({model.n_descriptor_angular} angular); GPUMD allows at most {MAX_DIM} "
-                         f"({MAX_DIM_ANGULAR} angular), NEP_SPEC §6.4")
+                         f"({MAX_DIM_ANGULAR} angular), docs/file-formats.md#gpumd-limits")

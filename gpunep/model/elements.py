@@ -12,7 +12,7 @@ ELEMENTS: tuple[str, ...] = (
     "Pa", "U", "Np", "Pu",
 )
 
-# The covalent radii (Å) GPUMD uses for typewise ZBL cutoffs (NEP_SPEC §1.2:
+# The covalent radii (Å) GPUMD uses for typewise ZBL cutoffs (docs/forces.md#zbl-typewise-cutoffs:
 # r_out(i, j) = min(f (R_i + R_j), r_out)); index = atomic number - 1.
 COVALENT_RADII: tuple[float, ...] = (
     0.426667, 0.613333, 1.6, 1.25333, 1.02667, 1.0, 0.946667, 0.84, 0.853333, 0.893333,

@@ -1,4 +1,4 @@
-"""Reading and writing nep.txt, nep.restart and nep.in (NEP_SPEC §1–2).
+"""Reading and writing nep.txt, nep.restart and nep.in (docs/file-formats.md).
 
 Parsing is strict: every problem is a :class:`~gpunep.errors.ModelFileError`
 naming the file and line. Writers go through :func:`atomic_write`, so a
@@ -92,10 +92,10 @@ def read_model(filename: str | os.PathLike, restart_file: str | os.PathLike | No
     Parameters
     ----------
     filename
-        Path to nep.txt. Every flavour of NEP_SPEC §1 is understood: nep3/4/5,
-        ``_zbl`` (universal, typewise, flexible), uniform or per-type cutoffs,
-        ``l_max`` with 1–7 fields, ``_charge1/2``, ``_dipole``,
-        ``_polarizability`` and ``_temperature``.
+        Path to nep.txt. Every flavour of docs/file-formats.md#model-file-header
+        is understood: nep3/4/5, ``_zbl`` (universal, typewise, flexible),
+        uniform or per-type cutoffs, ``l_max`` with 1–7 fields,
+        ``_charge1/2``, ``_dipole``, ``_polarizability`` and ``_temperature``.
     restart_file
         Optional nep.restart, loaded into ``restart_parameters``.
 

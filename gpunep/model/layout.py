@@ -1,4 +1,4 @@
-"""The order of parameter values in nep.txt and nep.restart (NEP_SPEC §1.8, §2.1).
+"""The order of parameter values in nep.txt and nep.restart (docs/network.md#parameter-order).
 
 One pair of functions per block maps between the flat vector of the file and
 the structured trees of :class:`~gpunep.model.Model`. The same functions

@@ -1,8 +1,8 @@
 """The NEP model: hyperparameters and parameters as host numpy arrays.
 
 Names follow calorine's ``Model`` so the walkthroughs users know work
-unchanged. Sizes follow ../shared/NEP_SPEC.md §1.7; the parameter order of
-the files (§1.8) lives in :mod:`gpunep.model.layout`.
+unchanged. Sizes follow docs/network.md#parameter-counts; the parameter order
+of the files (docs/network.md#parameter-order) lives in :mod:`gpunep.model.layout`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Model:
 
     @property
     def n_angular_blocks(self) -> int:
-        """num_L: 3-body orders plus the enabled extra invariants (NEP_SPEC §1.7)."""
+        """num_L: 3-body orders plus the enabled extra invariants (docs/descriptors.md#descriptor-vector)."""
         extras = (self.l_max_4b, self.l_max_5b, self.has_q_112, self.has_q_123,
                   self.has_q_233, self.has_q_134)
         return self.l_max_3b + sum(1 for flag in extras if flag)
@@ -125,7 +125,7 @@ class Model:
     def type_pair_cutoffs(self) -> tuple[np.ndarray, np.ndarray]:
         """Radial and angular cutoffs per (center, neighbor) type pair, (T, T) each.
 
-        Per-type cutoffs combine by the arithmetic mean (NEP_SPEC §1.3); the
+        Per-type cutoffs combine by the arithmetic mean (docs/descriptors.md#pair-cutoffs); the
         legacy cutoff factors cap them at ``f (R_cov,a + R_cov,b)``.
         """
         pairs = []
@@ -294,6 +294,6 @@ def _network(model: Model, index: int) -> dict[str, np.ndarray]:
 def _l_max_fields(model: Model) -> list[int]:
     fields = [model.l_max_3b, model.l_max_4b, model.l_max_5b,
               model.has_q_112, model.has_q_123, model.has_q_233, model.has_q_134]
-    # Trailing flags are written only up to the last non-zero one (NEP_SPEC §1.5).
+    # Trailing flags are written only up to the last non-zero one (docs/file-formats.md#model-file-header).
     last = max([2] + [i for i in range(3, 7) if fields[i]])
     return fields[: last + 1]

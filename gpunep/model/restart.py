@@ -1,7 +1,7 @@
 """SNES restart parameters (nep.restart) for edited or restart-less models.
 
 GPUMD's trainer keeps a mean ``mu`` and a width ``sigma`` per fitted
-parameter (NEP_SPEC §2.1). After an edit the trained means are kept and the
+parameter (docs/file-formats.md#restart-file). After an edit the trained means are kept and the
 widths are re-opened in proportion to each parameter's magnitude, so that
 parameters SNES drove to zero stay dormant while active ones can adapt.
 """
@@ -22,7 +22,7 @@ SIGMA_FLOOR = 1e-3
 """Default smallest re-opened ``sigma``: near-zero parameters stay nearly dormant."""
 
 SIGMA_NEW = 0.1
-"""Default ``sigma`` for new parameters (GPUMD's ``sigma0`` default, NEP_SPEC §2.2)."""
+"""Default ``sigma`` for new parameters (GPUMD's ``sigma0`` default, docs/file-formats.md#training-input)."""
 
 
 def check_sigma_settings(sigma_factor: float, sigma_floor: float, sigma_new: float | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Plain float64 numpy reference implementation of NEP (NEP_SPEC §3-§5).
+"""Plain float64 numpy reference implementation of NEP (the formulas of docs/).
 
 ``evaluate(model, batch)`` gives energies, forces and virials of potentials,
 plus charges and Born effective charges of charge models (electrostatics

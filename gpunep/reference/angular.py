@@ -1,4 +1,6 @@
-"""Angular functions and invariants (NEP_SPEC §3.5-3.6).
+"""Angular functions and invariants (docs/descriptors.md#angular-polynomials,
+docs/descriptors.md#angular-invariants; Fan et al. 2021 PRB 104 104309 for the
+3-body terms, Fan et al. 2022 JCP 157 114801 for the 4- and 5-body terms).
 
 ``Y_alpha(u)`` are GPUMD's unnormalised polynomials of the unit vector
 ``u = (x, y, z)``: for each ``l`` the components ``Z_l^0(z)``, then for
@@ -17,7 +19,8 @@ from numpy.polynomial import legendre, polynomial
 
 L_MAX = 8
 
-# Z_l^m(z) as integer coefficients, highest power first (NEP_SPEC §3.5). Their
+# Z_l^m(z) as integer coefficients, highest power first
+# (docs/descriptors.md#angular-polynomials). Their
 # scale and sign matter: the 4-body constants below are tied to them.
 Z_COEFFICIENTS: dict[int, tuple[tuple[int, ...], ...]] = {
     1: ((1, 0), (1,)),
@@ -82,7 +85,10 @@ def harmonics(u: np.ndarray, l_max: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def three_body_constant(l: int, m: int) -> float:
-    """``C_{l,m} = (2l+1)/(4 pi) (l-m)!/(l+m)! / a_lm^2`` with ``Z_l^m = a_lm d^m P_l / dz^m`` (§3.6)."""
+    """``C_{l,m} = (2l+1)/(4 pi) (l-m)!/(l+m)! / a_lm^2`` with ``Z_l^m = a_lm d^m P_l / dz^m``.
+
+    docs/descriptors.md#three-body-invariants
+    """
     dmp = polynomial.polyder(legendre.leg2poly([0] * l + [1]), m)  # ascending powers
     a_lm = Z_COEFFICIENTS[l][m][0] / dmp[-1]
     return (2 * l + 1) / (4 * np.pi) * factorial(l - m) / factorial(l + m) / a_lm**2
@@ -101,7 +107,8 @@ def three_body_weights(l: int) -> np.ndarray:
     return weights
 
 
-# The 4-body, 5-body and newer invariants (NEP_SPEC §3.6) as sums of monomials
+# The 4-body, 5-body and newer invariants (docs/descriptors.md#many-body-invariants)
+# as sums of monomials
 # ``coefficient * s_a * s_b * s_c [* s_d]`` over the s of one n.
 _C4B = (-0.007499480826664, -0.134990654879954, 0.067495327439977, 0.404971964639861,
         -0.809943929279723)

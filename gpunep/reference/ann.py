@@ -1,4 +1,5 @@
-"""The per-atom networks (NEP_SPEC §3.8, §4.1, §5).
+"""The per-atom networks (docs/network.md; docs/charges.md#charges-from-the-network;
+docs/tensors.md).
 
 ``x = q_scaler * q``; ``h = tanh(W0 x - b0)``; ``U = w1 . h - b1`` (NEP5 also
 subtracts a per-species bias). Both biases are subtracted. NEP3 has one
@@ -27,17 +28,18 @@ def energy_and_gradient(model: "Model", q: np.ndarray, types: np.ndarray) -> tup
     """Per-atom energy ``U_i`` and ``dU_i/dq`` for unscaled descriptors ``q``.
 
     For dipole and polarizability models this is the (tensor) network's
-    scalar output ``F_i`` whose derivatives make the tensor (§5).
+    scalar output ``F_i`` whose derivatives make the tensor (docs/tensors.md).
 
     Parameters
     ----------
-    q : (N, dim) unscaled descriptors (§3.7)
+    q : (N, dim) unscaled descriptors (docs/descriptors.md#descriptor-vector)
     types : (N,) type index per atom
 
     Returns
     -------
     energies : (N,) eV
-    dU_dq : (N, dim) ``q_scaler * dU/dx`` (the scaler enters twice, §8.3)
+    dU_dq : (N, dim) ``q_scaler * dU/dx`` (the scaler enters twice,
+        docs/network.md#gradient-with-respect-to-the-descriptor)
     """
     b1 = float(model.ann_parameters["b1"])
 
@@ -48,7 +50,9 @@ def energy_and_gradient(model: "Model", q: np.ndarray, types: np.ndarray) -> tup
 
 
 def charge_and_gradient(model: "Model", q: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Raw charges ``q_i^raw = w1_charge . h`` (no bias) and ``dq_i^raw/dq`` (§4.1).
+    """Raw charges ``q_i^raw = w1_charge . h`` (no bias) and ``dq_i^raw/dq``.
+
+    docs/charges.md#charges-from-the-network
 
     Returns
     -------
@@ -59,7 +63,10 @@ def charge_and_gradient(model: "Model", q: np.ndarray, types: np.ndarray) -> tup
 
 
 def scalar_polarizability(model: "Model", q: np.ndarray, types: np.ndarray) -> np.ndarray:
-    """The second (scalar) network of a polarizability model, ``F^s_i`` (§5), shape (N,)."""
+    """The second (scalar) network of a polarizability model, ``F^s_i``, shape (N,).
+
+    docs/tensors.md#polarizability-models
+    """
     b1 = float(model.ann_parameters["b1_polar"])
     values, _ = _head(model, q, types, "w0_polar", "b0_polar", "w1_polar", lambda net: b1)
     return values

@@ -1,5 +1,6 @@
-"""Cutoff function and Chebyshev radial basis (NEP_SPEC §3.2), and the radial
-functions g_n(r) built from them (§3.3).
+"""Cutoff function and Chebyshev radial basis, and the radial functions g_n(r)
+built from them (docs/descriptors.md#cutoff-function-and-chebyshev-basis,
+docs/descriptors.md#radial-functions; Fan et al. 2021 PRB 104 104309).
 
 Every function takes one value of ``r`` and ``rc`` per pair: the pair cutoff
 (mean of the two species' cutoffs) enters both ``fc`` and the Chebyshev
@@ -55,7 +56,9 @@ def chebyshev_basis(r: np.ndarray, rc: np.ndarray, k_max: int) -> tuple[np.ndarr
 def radial_functions(
     r: np.ndarray, rc: np.ndarray, pair_type: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``g_n(r) = sum_k c(n, k, t_i, t_j) f_k(r)`` and ``d g_n / d r`` per pair (§3.3).
+    """``g_n(r) = sum_k c(n, k, t_i, t_j) f_k(r)`` and ``d g_n / d r`` per pair.
+
+    docs/descriptors.md#radial-functions
 
     Parameters
     ----------

@@ -1,18 +1,23 @@
-"""Charge models (qNEP, ``nep4[_zbl]_charge1|2``): charges, electrostatics, chain rule, BEC (NEP_SPEC §4).
+"""Charge models (qNEP, ``nep4[_zbl]_charge1|2``): charges, electrostatics, chain rule, BEC.
+
+docs/charges.md (qNEP: Fan et al. 2026, JCTC, doi:10.1021/acs.jctc.6c00146).
 
 Per structure:
 
-1. the network's second head gives raw charges ``q_i^raw`` (§4.1);
+1. the network's second head gives raw charges ``q_i^raw``
+   (docs/charges.md#charges-from-the-network);
 2. they are shifted to the structure's net charge ``Q`` (0 unless the
    structure says otherwise): ``q_i = q_i^raw + (Q - sum_j q_j^raw) / N``;
 3. Ewald electrostatics at fixed charges (:mod:`gpunep.reference.ewald`):
    reciprocal space always, real space for ``charge_mode`` 1;
-4. the chain rule through the charges (§4.3): with ``D_i = dE_es/dq_i``,
+4. the chain rule through the charges
+   (docs/charges.md#chain-rule-through-the-charges): with ``D_i = dE_es/dq_i``,
    ``Fp_eff = Fp + (D_i - mean_j D_j) Fp^Q`` enters every descriptor force.
    Subtracting the mean is the derivative through step 2; GPUMD added it in
-   2026-04 (commit d6c042db). ``mean_d_correction=False`` leaves it out, as
-   the older GPUMD outputs (examples/qnep_train) and NEP_CPU do;
-5. Born effective charges (§4.4), scaled by ``sqrt_epsilon_infinity``.
+   2026-04. ``mean_d_correction=False`` leaves it out, as older GPUMD
+   outputs and NEP_CPU do;
+5. Born effective charges (docs/charges.md#born-effective-charges), scaled
+   by ``sqrt_epsilon_infinity``.
 """
 
 from __future__ import annotations
@@ -49,25 +54,30 @@ class ChargeResult:
 
 
 def ewald_alpha(model: "Model") -> float:
-    """GPUMD's Ewald splitting parameter ``alpha = pi / rc_R`` (Å^-1; §4.2).
+    """GPUMD's Ewald splitting parameter ``alpha = pi / rc_R`` (Å^-1;
+    docs/charges.md#ewald-summation).
 
-    qNEP has a single radial cutoff (GPUMD refuses per-type cutoffs, §4.5).
+    qNEP has a single radial cutoff (GPUMD refuses per-type cutoffs,
+    docs/charges.md#charge-model-restrictions).
     """
     if not np.isscalar(model.radial_cutoff):
         raise UnsupportedModelError(
-            "charge models need a single radial cutoff (Ewald alpha = pi / rc_R, NEP_SPEC §4.5); "
+            "charge models need a single radial cutoff (Ewald alpha = pi / rc_R, "
+            "docs/charges.md#charge-model-restrictions); "
             f"this one has per-type cutoffs {list(model.radial_cutoff)}"
         )
     return math.pi / float(model.radial_cutoff)
 
 
 def neutralise(raw: np.ndarray, total: float) -> np.ndarray:
-    """Shift the charges of one structure equally so that they sum to ``total`` (§4.1)."""
+    """Shift the charges of one structure equally so that they sum to ``total``
+    (docs/charges.md#neutralisation)."""
     return raw + (total - raw.sum()) / raw.shape[0]
 
 
 def check_periodic(structure: Batch, where: str) -> None:
-    """Charge models need a cell periodic in all three directions, as in GPUMD (§4.5)."""
+    """Charge models need a cell periodic in all three directions, as in GPUMD
+    (docs/charges.md#charge-model-restrictions)."""
     pbc = structure.pbc[0]
     if not pbc.all():
         raise ValueError(
@@ -86,7 +96,8 @@ def evaluate_structure(model: "Model", tables: Tables, structure: Batch, where: 
     structure : a single-structure batch; ``charges_total[0]`` is its net charge
     where : how error messages name the structure
     kspace : 'truncated' (GPUMD's trainer, default) or 'converged' (see :mod:`ewald`)
-    mean_d_correction : subtract ``mean(D)`` in the chain rule (exact gradient; §4.3)
+    mean_d_correction : subtract ``mean(D)`` in the chain rule (exact gradient;
+        docs/charges.md#chain-rule-through-the-charges)
     """
     check_periodic(structure, where)
     n_atoms = structure.n_atoms
@@ -120,7 +131,8 @@ def evaluate_structure(model: "Model", tables: Tables, structure: Batch, where: 
 
 def born_effective_charges(charges: np.ndarray, charge_pair_forces: list[tuple[Pairs, np.ndarray]],
                            sqrt_epsilon_infinity: float) -> np.ndarray:
-    """GPUMD's Born effective charges (§4.4), shape (N, 3, 3), ``[i, a, b]``.
+    """GPUMD's Born effective charges, shape (N, 3, 3), ``[i, a, b]``
+    (docs/charges.md#born-effective-charges).
 
     ``Z_i = sqrt_eps [ q_i I + 1/2 sum_{i->j} r_ij (x) fq_ij - 1/2 sum_{k->i} r_ki (x) fq_ki ]``
     with ``fq_ij = dq_i^raw/dr_ij``. The pair terms cancel in the sum over

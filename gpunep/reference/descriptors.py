@@ -1,9 +1,10 @@
-"""The NEP descriptor of every atom (NEP_SPEC §3.3-3.7) and its gradient
+"""The NEP descriptor of every atom (docs/descriptors.md) and its gradient
 with respect to the angular sums.
 
-Descriptor order (§3.7): the ``n_max_radial + 1`` radial components, then
-the angular blocks l-major / n-minor: 3-body ``l = 1..l_max_3b``, then the
-enabled extra invariants in the order 222, 1111, 112, 123, 233, 134.
+Descriptor order (docs/descriptors.md#descriptor-vector): the
+``n_max_radial + 1`` radial components, then the angular blocks l-major /
+n-minor: 3-body ``l = 1..l_max_3b``, then the enabled extra invariants in
+the order 222, 1111, 112, 123, 233, 134.
 """
 
 from __future__ import annotations
@@ -42,12 +43,13 @@ class AngularBlock:
 
 
 def angular_blocks(model: "Model") -> list[AngularBlock]:
-    """The angular blocks of ``model`` in descriptor order (§3.7)."""
+    """The angular blocks of ``model`` in descriptor order (docs/descriptors.md#descriptor-vector)."""
     blocks = [AngularBlock(f"3b_l{l}", l=l) for l in range(1, model.l_max_3b + 1)]
     for name, (flag, l_needed, terms) in MANY_BODY_INVARIANTS.items():
         if getattr(model, flag):
             if model.l_max_3b < l_needed:
-                # GPUMD never accumulates the s this invariant reads (§3.6).
+                # GPUMD never accumulates the s this invariant reads
+                # (docs/descriptors.md#invariant-requirements).
                 raise UnsupportedModelError(
                     f"the q_{name} invariant needs l_max_3b >= {l_needed}, "
                     f"the model has l_max_3b = {model.l_max_3b}"
@@ -95,7 +97,10 @@ class RadialFunctions:
 
 def pair_functions(pairs: Pairs, types: np.ndarray, cutoffs: np.ndarray,
                    weights: np.ndarray) -> RadialFunctions:
-    """Evaluate ``g_n`` (§3.3) on ``pairs`` with their type-pair cutoffs and coefficients."""
+    """Evaluate ``g_n`` on ``pairs`` with their type-pair cutoffs and coefficients.
+
+    docs/descriptors.md#radial-functions
+    """
     n_types = cutoffs.shape[0]
     rc = cutoffs[types[pairs.center], types[pairs.neighbor]]
     g, dg = radial_functions(pairs.distances, rc, pairs.pair_types(types, n_types), weights)
@@ -103,12 +108,18 @@ def pair_functions(pairs: Pairs, types: np.ndarray, cutoffs: np.ndarray,
 
 
 def radial_descriptor(radial: RadialFunctions, n_atoms: int) -> np.ndarray:
-    """``q_n(i) = sum_{j in R(i)} g^R_n(r_ij)`` (§3.4), shape (N, n_max_radial + 1)."""
+    """``q_n(i) = sum_{j in R(i)} g^R_n(r_ij)``, shape (N, n_max_radial + 1).
+
+    docs/descriptors.md#radial-descriptor
+    """
     return segment_sum(radial.g, radial.pairs.center, n_atoms)
 
 
 def angular_sums(angular: RadialFunctions, l_max: int, n_atoms: int) -> np.ndarray:
-    """``s_{n,alpha}(i) = sum_{j in A(i)} g^A_n(r_ij) Y_alpha(u_ij)`` (§3.5), shape (N, n+1, n_alpha)."""
+    """``s_{n,alpha}(i) = sum_{j in A(i)} g^A_n(r_ij) Y_alpha(u_ij)``, shape (N, n+1, n_alpha).
+
+    docs/descriptors.md#angular-sums
+    """
     pairs = angular.pairs
     s = np.zeros((n_atoms, angular.g.shape[1], n_harmonics(l_max)))
     for part in center_chunks(pairs.center):
@@ -119,14 +130,18 @@ def angular_sums(angular: RadialFunctions, l_max: int, n_atoms: int) -> np.ndarr
 
 
 def angular_descriptor(s: np.ndarray, blocks: list[AngularBlock]) -> np.ndarray:
-    """The angular descriptor, l-major / n-minor (§3.6-3.7), shape (N, len(blocks) * (n+1))."""
+    """The angular descriptor, l-major / n-minor, shape (N, len(blocks) * (n+1)).
+
+    docs/descriptors.md#descriptor-vector
+    """
     q = [_block_value_and_gradient(s, block)[0] for block in blocks]
     return np.concatenate(q, axis=1) if q else np.zeros((s.shape[0], 0))
 
 
 def angular_sum_gradient(s: np.ndarray, fp_angular: np.ndarray,
                          blocks: list[AngularBlock]) -> np.ndarray:
-    """``G_{n,alpha}(i) = sum_blocks dU_i/dq_{block,n} * dq_{block,n}/ds_{n,alpha}`` (§3.9).
+    """``G_{n,alpha}(i) = sum_blocks dU_i/dq_{block,n} * dq_{block,n}/ds_{n,alpha}``
+    (docs/forces.md#angular-pair-forces).
 
     Parameters
     ----------

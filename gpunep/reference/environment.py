@@ -1,7 +1,7 @@
 """One structure's local environments: neighbor sets, descriptor, pair forces.
 
-What every model type shares (NEP_SPEC §3.1-3.9): the neighbor sets, the
-descriptor of every atom and, for any per-atom scalar ``F_i`` of the
+What every model type shares (docs/descriptors.md, docs/forces.md#pair-forces):
+the neighbor sets, the descriptor of every atom and, for any per-atom scalar ``F_i`` of the
 descriptor with gradient ``dF_i/dq``, the pair partial forces
 ``f_ij = dF_i/dr_ij`` over the radial and the angular set. Potentials,
 charge models (``F`` = energy or raw charge) and tensor models (``F`` = the
@@ -67,7 +67,10 @@ class Descriptors:
 
 
 def describe(model: "Model", tables: Tables, structure: Batch) -> Descriptors:
-    """Neighbors, radial functions, angular sums and the unscaled descriptor (§3.1-3.7)."""
+    """Neighbors, radial functions, angular sums and the unscaled descriptor.
+
+    docs/descriptors.md
+    """
     n_atoms = structure.n_atoms
     types = structure.types
     rc_radial, rc_angular = tables.rc_radial, tables.rc_angular
@@ -86,7 +89,8 @@ def describe(model: "Model", tables: Tables, structure: Batch) -> Descriptors:
 
 def pair_forces(model: "Model", tables: Tables, d: Descriptors,
                 gradient: np.ndarray) -> list[tuple[Pairs, np.ndarray]]:
-    """``f_ij = dF_i/dr_ij`` of a per-atom scalar ``F`` of the descriptor (§3.9).
+    """``f_ij = dF_i/dr_ij`` of a per-atom scalar ``F`` of the descriptor
+    (docs/forces.md#pair-forces).
 
     Parameters
     ----------
@@ -105,7 +109,10 @@ def pair_forces(model: "Model", tables: Tables, d: Descriptors,
 
 def zbl_terms(model: "Model", tables: Tables, d: Descriptors,
               types: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ZBL per-atom energies, forces and virials over the angular pairs (§3.11)."""
+    """ZBL per-atom energies, forces and virials over the angular pairs.
+
+    docs/forces.md#zbl-repulsion
+    """
     n_atoms = d.q.shape[0]
     pairs = d.angular.pairs
     pair_energy, pair_force = zbl_pair_terms(pairs, types, np.array(model.atomic_numbers),

@@ -1,9 +1,10 @@
 """The reference evaluation: neighbors -> descriptors -> networks -> forces, virials.
 
-Plain float64 numpy, written from NEP_SPEC §3-§5 for clarity; the cross-check
-every other backend is measured against. One structure at a time:
-potentials (§3), charge models (§4, :mod:`gpunep.reference.charges`) and
-dipole / polarizability models (§5, :mod:`gpunep.reference.tnep`).
+Plain float64 numpy, written from the formulas of docs/ for clarity; the
+cross-check every other backend is measured against. One structure at a
+time: potentials (docs/descriptors.md, docs/network.md, docs/forces.md),
+charge models (docs/charges.md, :mod:`gpunep.reference.charges`) and
+dipole / polarizability models (docs/tensors.md, :mod:`gpunep.reference.tnep`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def evaluate(model: "Model", batch: Batch, descriptors: bool = False, *,
         Ewald sum that GPUMD's default PPPM approximates)
     mean_d_correction : charge models: the exact chain rule through the
         charge neutralisation (GPUMD since 2026-04); False reproduces older
-        GPUMD outputs and NEP_CPU (NEP_SPEC §4.3)
+        GPUMD outputs and NEP_CPU
+        (docs/charges.md#chain-rule-through-the-charges)
 
     Returns
     -------
@@ -124,7 +126,7 @@ def _where(batch: Batch, s: int) -> str:
 
 
 def _evaluate_tensor(model: "Model", batch: Batch, descriptors: bool) -> BatchResult:
-    """Dipoles or polarizabilities per structure (§5)."""
+    """Dipoles or polarizabilities per structure (docs/tensors.md)."""
     is_dipole = model.model_type == "dipole"
     values = np.zeros((batch.n_structures, 3) if is_dipole else (batch.n_structures, 3, 3))
     scaled = np.zeros((batch.n_atoms, model.n_descriptor)) if descriptors else None
@@ -143,7 +145,10 @@ def _evaluate_tensor(model: "Model", batch: Batch, descriptors: bool) -> BatchRe
 
 
 def _evaluate_structure(model: "Model", tables: Tables, structure: Batch):
-    """Per-atom energies, forces, virials (§3.8-3.11) and the unscaled descriptor of one structure."""
+    """Per-atom energies, forces, virials and the unscaled descriptor of one structure.
+
+    docs/network.md, docs/forces.md
+    """
     n_atoms = structure.n_atoms
     d = describe(model, tables, structure)
     energies, fp = ann.energy_and_gradient(model, d.q, structure.types)

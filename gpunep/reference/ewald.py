@@ -1,4 +1,6 @@
-"""Ewald electrostatics of point charges in a periodic cell, at fixed charges (NEP_SPEC §4.2).
+"""Ewald electrostatics of point charges in a periodic cell, at fixed charges.
+
+docs/charges.md#ewald-summation (Ewald 1921, Ann. Phys. 369 253).
 
 Charge models split ``1/r`` with ``alpha = pi / rc_R``:
 
@@ -21,9 +23,9 @@ Truncation. GPUMD's trainer and ``kspace ewald`` keep ``|k| < 2 pi alpha``
 factor ``exp(-k^2 / 4 alpha^2)`` has fallen to ``exp(-4 pi^2) ~ 7e-18``:
 the sum GPUMD's default ``kspace pppm`` approximates in MD. The two differ
 by 1.6e-4 to 2.5e-4 eV in the energy of a 250-atom PbTe cell
-(examples/qnep_train; tests/reference/test_charges.py), NEP_SPEC §4.2's
-"a few 1e-4 eV". A model trained on the truncated sum is best evaluated
-with it; ``converged`` is for comparing with GPUMD MD runs.
+(tests/reference/test_charges.py; docs/validation.md#charge-model-outputs).
+A model trained on the truncated sum is best evaluated with it;
+``converged`` is for comparing with GPUMD MD runs.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 from gpunep.reference.forces import scatter
 from gpunep.reference.neighbors import Pairs
 
-K_C = 14.399645  # eV Å / e^2, GPUMD's Coulomb constant (common.cuh)
+K_C = 14.399645  # eV Å / e^2, GPUMD's Coulomb constant (docs/README.md#units)
 KSPACE = ("truncated", "converged")
 # |k| cutoff in units of 2 pi alpha per kspace mode (see the module docstring).
 _K_CUTOFF_FACTOR = {"truncated": 1.0, "converged": 2.0}
@@ -105,7 +107,8 @@ def kvectors(cell: np.ndarray, alpha: float, kspace: str = "truncated") -> np.nd
 
 def reciprocal(positions: np.ndarray, charges: np.ndarray, k: np.ndarray, alpha: float,
                volume: float) -> Electrostatics:
-    """The reciprocal-space sum of one structure over the k-vectors ``k`` (§4.2).
+    """The reciprocal-space sum of one structure over the k-vectors ``k``
+    (docs/charges.md#reciprocal-space).
 
     With ``S(k) = sum_j q_j e^{-i k.r_j}`` and
     ``G(k) = (4 pi / V) exp(-k^2 / 4 alpha^2) / k^2`` (half space):
@@ -138,7 +141,8 @@ def reciprocal(positions: np.ndarray, charges: np.ndarray, k: np.ndarray, alpha:
 
 
 def real_space(pairs: Pairs, charges: np.ndarray, alpha: float) -> Electrostatics:
-    """The real-space and self terms of ``charge_mode`` 1 over directed ``pairs`` (§4.2).
+    """The real-space and self terms of ``charge_mode`` 1 over directed ``pairs``
+    (docs/charges.md#real-space-and-self-term).
 
     ``E = K_C [ -alpha/sqrt(pi) sum_i q_i^2 + 1/2 sum_{i->j} q_i q_j erfc(alpha r)/r ]``,
     no shift at the cutoff (as in GPUMD).

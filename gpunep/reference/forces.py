@@ -1,4 +1,4 @@
-"""Forces and virials by the chain rule (NEP_SPEC §3.9-3.10).
+"""Forces and virials by the chain rule (docs/forces.md; Fan et al. 2021 PRB 104 104309).
 
 Everything goes through the pair partial force ``f_ij = dU_i / dr_ij`` (the
 derivative of the center's energy with respect to ``r_ij = r_j - r_i``) and
@@ -16,7 +16,10 @@ from gpunep.reference.neighbors import Pairs
 
 
 def radial_pair_forces(radial: RadialFunctions, fp_radial: np.ndarray) -> np.ndarray:
-    """``f^R_ij = sum_n dU_i/dq_n g_n'(r) u`` (§3.9), shape (P, 3)."""
+    """``f^R_ij = sum_n dU_i/dq_n g_n'(r) u``, shape (P, 3).
+
+    docs/forces.md#radial-pair-forces
+    """
     pairs = radial.pairs
     u = pairs.vectors / pairs.distances[:, None]
     scale = np.einsum("pn,pn->p", fp_radial[pairs.center], radial.dg)
@@ -24,7 +27,9 @@ def radial_pair_forces(radial: RadialFunctions, fp_radial: np.ndarray) -> np.nda
 
 
 def angular_pair_forces(angular: RadialFunctions, grad_s: np.ndarray, l_max: int) -> np.ndarray:
-    """``f^A_ij = sum_{n,alpha} G_{n,alpha}(i) d[g_n(r) Y_alpha(u)] / dr_ij`` (§3.9), shape (P, 3).
+    """``f^A_ij = sum_{n,alpha} G_{n,alpha}(i) d[g_n(r) Y_alpha(u)] / dr_ij``, shape (P, 3).
+
+    docs/forces.md#angular-pair-forces, with
 
     ``d[g Y(u)]/dr = g'(r) Y(u) u + g(r)/r [grad Y - (u . grad Y) u]``.
     """

@@ -1,4 +1,4 @@
-"""Neighbor pairs: every periodic image within the pair cutoff (NEP_SPEC §3.1).
+"""Neighbor pairs: every periodic image within the pair cutoff (docs/descriptors.md#neighbor-sets).
 
 For atom ``i`` the neighbors are all atoms ``j`` and all their periodic
 images with ``|r_j + shift - r_i| < rc(t_i, t_j)`` (strict), including

@@ -1,8 +1,10 @@
-"""Dipole and polarizability models (TNEP, ``nep*_dipole``, ``nep*_polarizability``; NEP_SPEC §5).
+"""Dipole and polarizability models (TNEP, ``nep*_dipole``, ``nep*_polarizability``).
+
+docs/tensors.md; Xu et al. 2024, J. Chem. Theory Comput. 20 3273.
 
 Both read the potential machinery differently. With ``F_i`` the (first)
 network's output and ``f_ij = dF_i/dr_ij`` its pair partial forces over the
-radial and the angular set (as GPUMD's trainer, src/main_nep/tnep.cu):
+radial and the angular set (as GPUMD's trainer):
 
 * dipole: ``mu_a = -sum_{i->j} |r_ij|^2 f_ij,a``;
 * polarizability: ``alpha_ab = delta_ab sum_i F^s_i - sum_{i->j} r_ij,a f_ij,b``

@@ -1,4 +1,6 @@
-"""The ZBL short-range repulsion (NEP_SPEC §3.11).
+"""The ZBL short-range repulsion (docs/forces.md#zbl-repulsion).
+
+The universal screening function of Ziegler, Biersack and Littmark (1985).
 
 Pairwise over the ANGULAR neighbor set, half of ``phi(r) S(r)`` per directed
 pair, so each unordered pair counts once in the total and half on each atom.

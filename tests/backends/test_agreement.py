@@ -9,7 +9,7 @@ compares energies, per-atom energies, forces, virials, per-atom virials and
 descriptors.
 
 Tolerance: 1e-10 relative to each quantity's largest magnitude. Both sides
-compute in float64 from the same formulas (NEP_SPEC §3) with different
+compute in float64 from the same formulas (docs/) with different
 summation orders, so they may differ by accumulated round-off only
 (observed ~1e-14); anything above 1e-10 is a bug, not noise.
 """
@@ -33,7 +33,7 @@ SHARED_MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 RTOL_FLOAT64 = 1e-10  # see the module docstring
 # The float32 build (GPUMD's arithmetic) against the float64 reference: GPUMD's own
 # float32 predictions differ from a float64 implementation by ~1e-5 relative
-# (nep_prediction: 2e-5 eV/Å on forces of ~2 eV/Å, ../shared/models/README.md);
+# (nep_prediction: 2e-5 eV/Å on forces of ~2 eV/Å, docs/validation.md#expected-agreement);
 # 5e-5 allows that rounding and nothing more (observed here: <= 3.3e-6).
 RTOL_FLOAT32 = 5e-5
 QUANTITIES = ("energy", "energies", "forces", "virial", "virials", "descriptors")

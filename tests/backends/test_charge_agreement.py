@@ -1,4 +1,4 @@
-"""Charge models (qNEP, NEP_SPEC §4) on the kernels (host executor, both builds).
+"""Charge models (qNEP, docs/charges.md) on the kernels (host executor, both builds).
 
 Independent sources:
 
@@ -9,7 +9,7 @@ Independent sources:
   output (energies, forces, virials, descriptors, charges, BEC), both charge
   modes, truncated and converged k-space, mean-D on and off;
 * GPUMD's own float32 predictions (gpumd/qnep_train, printed with %g, made
-  before the mean-D correction, NEP_SPEC §7.3) for the float32 build;
+  before the mean-D correction, docs/validation.md#charge-model-outputs) for the float32 build;
 * NEP_CPU's float64 values (nep_cpu_reference/qnep, charge_mode 1, with the
   mean-D correction and the truncated sum) for the float64 build;
 * finite differences of the kernels' own energy, the sum rules of charges
@@ -49,9 +49,9 @@ QUANTITIES = ("energy", "energies", "forces", "virial", "virials", "descriptors"
 # are exact negatives), so what is left is float64 round-off of the per-atom double sums, in
 # both builds: observed <= 1.1e-13 relative to |Z|max on qnep_train, float32 and float64.
 SUM_RULE_TOL = 1e-12
-# GPUMD's qnep_train files (float32, %g): the issue's bounds, above what an independent
-# float64 implementation observed (NEP_SPEC §7.6: 4.7e-6 eV/atom, charges 2e-6, forces
-# 1.5e-5, virial 1e-6 eV/atom). Observed here: 4.7e-6, 1.8e-6, 1.8e-5, 1.5e-6.
+# GPUMD's qnep_train files (float32, %g): the issue's bounds, above what an independent float64
+# implementation observed (docs/validation.md#charge-model-outputs: 4.7e-6 eV/atom, charges 2e-6,
+# forces 1.5e-5, virial 1e-6 eV/atom). Observed here: 4.7e-6, 1.8e-6, 1.8e-5, 1.5e-6.
 ENERGY_TOL = 1e-5    # eV/atom
 CHARGE_TOL = 1e-5    # e
 FORCE_TOL = 5e-5     # eV/Å
@@ -267,7 +267,7 @@ def test_qnep_train_energies(qnep_train_float32):
 
 
 def test_qnep_train_raw_charges(qnep_train_float32):
-    # charge_train.out holds the raw network charges (NEP_SPEC §4.1)
+    # charge_train.out holds the raw network charges (docs/charges.md#neutralisation)
     folder, _, result = qnep_train_float32
     assert np.abs(result.raw_charges - np.loadtxt(folder / "charge_train.out")).max() <= CHARGE_TOL
 
@@ -279,7 +279,8 @@ def test_qnep_train_forces_without_mean_d(qnep_train_float32):
 
 
 def test_qnep_train_virials_without_mean_d(qnep_train_float32):
-    # virial_train.out: per atom (eV/atom), xx yy zz xy yz zx (NEP_SPEC §6.7)
+    # virial_train.out: per atom (eV/atom), xx yy zz xy yz zx
+    # (docs/file-formats.md#gpumd-output-files)
     folder, batch, result = qnep_train_float32
     w = result.virial / np.diff(batch.offsets)[:, None, None]
     ours = np.stack([w[:, 0, 0], w[:, 1, 1], w[:, 2, 2], w[:, 0, 1], w[:, 1, 2], w[:, 2, 0]], axis=1)
@@ -300,7 +301,7 @@ def test_sum_rules(qnep_train_float32, precision):
 
 
 def test_sum_rules_with_net_charge():
-    # sum_i q_i = Q and sum_i Z_i = sqrt_eps Q I (NEP_SPEC §4.4)
+    # sum_i q_i = Q and sum_i Z_i = sqrt_eps Q I (docs/charges.md#born-effective-charges)
     model = charge_model(2, seed=42)
     frames = generated_structures()
     result = KernelBackend(model, "host", "float64").evaluate(pack(frames, model))
@@ -329,7 +330,8 @@ def test_nep_cpu_qnep_forces(nep_cpu_qnep):
 
 
 def test_nep_cpu_qnep_per_atom_virials(nep_cpu_qnep):
-    # virial_ref.out: 9 per atom, row-major [a, b] = r_a f_b, neighbor side (NEP_SPEC §3.10)
+    # virial_ref.out: 9 per atom, row-major [a, b] = r_a f_b, neighbor side
+    # (docs/forces.md#per-atom-virial)
     folder, result = nep_cpu_qnep
     expected = np.loadtxt(folder / "virial_ref.out").reshape(-1, 3, 3)
     assert np.abs(result.virials - expected).max() <= NEP_CPU_TOL

@@ -154,7 +154,8 @@ def test_unsupported_model_types_are_named():
 
 
 def test_charge_models_need_one_radial_cutoff():
-    # GPUMD refuses typewise cutoffs with charge models: alpha = pi / rc_R (NEP_SPEC §4.5)
+    # GPUMD refuses typewise cutoffs with charge models: alpha = pi / rc_R
+    # (docs/charges.md#charge-model-restrictions)
     model = random_model(("Te", "Pb"), model_type="potential_with_charges", charge_mode=2,
                          cutoff=([5.0, 6.0], [4.0, 4.0]), seed=14)
     with pytest.raises(UnsupportedModelError, match="single radial cutoff"):

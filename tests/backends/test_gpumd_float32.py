@@ -2,10 +2,11 @@
 
 GPUMD's ``nep`` executable evaluated the PbTe model on the 25 structures of
 train.xyz on a GPU in float32 and printed the results with ``%g``
-(NEP_SPEC §6.7, §7.1). Tolerances are the resolution of those files, the
-same bar an independent double-precision implementation meets
-(../shared/models/README.md: 6.4e-6 eV/atom, 2.0e-5 eV/Å, 4.9e-6 eV/atom):
-energy 1e-5 eV/atom, force 5e-5 eV/Å, virial 1e-5 eV/atom.
+(docs/file-formats.md#gpumd-output-files, docs/validation.md#reference-outputs).
+Tolerances are the resolution of those files, the same bar an independent
+double-precision implementation meets (docs/validation.md#expected-agreement:
+6.4e-6 eV/atom, 2.0e-5 eV/Å, 4.9e-6 eV/atom): energy 1e-5 eV/atom, force
+5e-5 eV/Å, virial 1e-5 eV/atom.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def test_per_atom_values_sum_to_totals(prediction):
 
 
 def test_neighbor_maxima_like_gpumd(prediction):
-    """GPUMD's neighbor.out for this model: capacities ceil(1.25 MN) = 92 / 10 (NEP_SPEC §7.4)."""
+    """GPUMD's neighbor.out for this model: capacities ceil(1.25 MN) = 92 / 10
+    (docs/validation.md#neighbor-capacities)."""
     _, _, backend = prediction
     maxima = backend.neighbor_maxima
     assert (maxima.capacity_radial, maxima.capacity_angular) == (92, 10)

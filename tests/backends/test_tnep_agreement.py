@@ -1,4 +1,4 @@
-"""Dipole and polarizability models (TNEP, NEP_SPEC §5) on the kernels (host executor).
+"""Dipole and polarizability models (TNEP, docs/tensors.md) on the kernels (host executor).
 
 Independent sources: the numpy reference (gpunep.reference.tnep, itself
 checked by covariance and finite differences in tests/reference/test_tnep.py),
@@ -158,7 +158,8 @@ def test_empty_batch(name):
 
 
 def test_dipole_of_a_lone_pair_points_along_the_bond():
-    # two atoms: mu = -r^2 (dF_A/dr - dF_B/dr) u is parallel to the bond (NEP_SPEC §5)
+    # two atoms: mu = -r^2 (dF_A/dr - dF_B/dr) u is parallel to the bond
+    # (docs/tensors.md#dipole-models)
     model = GENERATED["dipole"]()
     u = np.array([0.48, -0.6, 0.64])
     atoms = Atoms(["H", "O"], positions=[[0.0, 0.0, 0.0], 1.1 * u])

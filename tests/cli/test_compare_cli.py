@@ -32,14 +32,14 @@ def test_model_against_itself_is_zero_and_matches_gpumd(self_comparison):
         assert result.max_difference(prop) == 0.0  # same deterministic float64 evaluation
     assert result.verdict() == "VERDICT: A and B give identical predictions (max |A-B| = 0)"
     # against GPUMD's float32 %g files: an exact implementation is within 6.4e-6 eV/atom,
-    # 2.0e-5 eV/Å, 4.9e-6 eV/atom (NEP_SPEC §7.6)
+    # 2.0e-5 eV/Å, 4.9e-6 eV/atom (docs/validation.md#expected-agreement)
     assert result.a_vs_gpumd.max_abs("energy") <= 1e-5
     assert result.a_vs_gpumd.max_abs("force") <= 5e-5
     assert result.a_vs_gpumd.max_abs("virial") <= 1e-5
     assert result.gpumd_reference_mismatch == {"energy": 0.0, "force": 0.0}
-    # A vs the data set's energies, and the RMSE of GPUMD's own two columns: the RMSEs
-    # differ by at most max |Δ| of the inputs, i.e. 6.4e-6 (prediction, §7.6) + 5e-6 (%g of
-    # the reference column) eV/atom
+    # A vs the data set's energies, and the RMSE of GPUMD's own two columns: the RMSEs differ by at
+    # most max |Δ| of the inputs, i.e. 6.4e-6 (prediction, docs/validation.md#expected-agreement) +
+    # 5e-6 (%g of the reference column) eV/atom
     energy = np.loadtxt(shared_file("gpumd/nep_prediction/energy_train.out"))
     assert result.a_vs_reference.rmse("energy") == pytest.approx(
         np.sqrt(np.mean((energy[:, 0] - energy[:, 1]) ** 2)), abs=1.14e-5)

@@ -2,8 +2,9 @@
 against a charge model made from it, and dipole/polarizability models.
 
 GPUMD ground truth: ../shared/models/gpumd/qnep_train, whose files predate GPUMD's mean-D
-correction (compared with --no-mean-d-correction, NEP_SPEC §7.3). To keep the numpy Ewald
-sums cheap, the data and GPUMD's files are cut to their first three structures.
+correction (compared with --no-mean-d-correction, docs/validation.md#charge-model-outputs).
+To keep the numpy Ewald sums cheap, the data and GPUMD's files are cut to their first three
+structures.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from gpunep.prediction import predict
 
 
 def test_keep_with_restart_preserves_predictions(tmp_path, capsys):
-    model = shared_file("gpumd/nep_prediction/nep.txt")  # = nep_train/nep.txt (NEP_SPEC §7.1)
+    # = nep_train/nep.txt (docs/validation.md#reference-outputs)
+    model = shared_file("gpumd/nep_prediction/nep.txt")
     restart = shared_file("gpumd/nep_train/nep.restart")
     out = tmp_path / "nep.txt"
     assert main(["edit", str(model), "-o", str(out), "--restart", str(restart), "--keep", "Pb"]) == 0

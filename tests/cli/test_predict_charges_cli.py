@@ -2,10 +2,11 @@
 
 GPUMD's ``nep`` wrote these files (float32, ``%g``) before it added the
 mean-D term to the charge models' chain rule, so forces and virials match
-only with ``--no-mean-d-correction`` (NEP_SPEC §7.3); energies and charges
+only with ``--no-mean-d-correction`` (docs/validation.md#charge-model-outputs); energies and charges
 match either way. Tolerances are the issue's: energy 1e-5 eV/atom, raw
 charges 1e-5 e, forces 5e-5 eV/Å, virial 5e-5 eV/atom; an independent
-float64 implementation observed 4.7e-6, 2e-6, 1.5e-5 and 1e-6 (§7.6). The
+float64 implementation observed 4.7e-6, 2e-6, 1.5e-5 and 1e-6
+(docs/validation.md#charge-model-outputs). The
 reference columns come from the data set and must be GPUMD's text exactly.
 Both the numpy reference and the float32 host kernels (GPUMD's precision)
 meet them.
@@ -87,8 +88,9 @@ def test_stress_matches_gpumd(gpumd, predicted):
 
 
 def test_charges_are_the_raw_network_charges(gpumd, predicted):
-    # GPUMD's charge_train.out holds the charges before neutralisation (NEP_SPEC §4.1): they do
-    # not sum to zero per structure, by far more than the %g rounding of 250 values (~1e-4 e)
+    # GPUMD's charge_train.out holds the charges before neutralisation
+    # (docs/charges.md#neutralisation): they do not sum to zero per structure, by far more than the
+    # %g rounding of 250 values (~1e-4 e)
     out, _, _ = predicted
     charges = np.loadtxt(out / "charge_train.out").reshape(N_STRUCTURES, N_ATOMS)
     assert np.abs(charges.sum(axis=1)).max() > 1e-2
@@ -108,8 +110,8 @@ def test_bec_file_layout_and_values(gpumd, predicted):
     atoms.calc = NEPCalculator(model, backend="reference", mean_d_correction=False)
     expected = atoms.calc.get_property("bec", atoms).reshape(N_ATOMS, 9)
     np.testing.assert_allclose(bec[:N_ATOMS, :9], expected, **BEC_TOLERANCE[backend])
-    # acoustic sum rule of a neutral cell: sum_i Z_i = 0 (NEP_SPEC §4.4); from the printed
-    # values, 250 roundings of up to 5e-6 |Z|max each
+    # acoustic sum rule of a neutral cell: sum_i Z_i = 0 (docs/charges.md#born-effective-charges);
+    # from the printed values, 250 roundings of up to 5e-6 |Z|max each
     sums = bec[:, :9].reshape(N_STRUCTURES, N_ATOMS, 9).sum(axis=1)
     assert np.abs(sums).max() <= N_ATOMS * 5e-6 * np.abs(bec[:, :9]).max()
 

@@ -3,7 +3,7 @@
 GPUMD ran in float32 on a GPU and printed %g. Tolerances are the issue's:
 energy 1e-5 eV/atom, force 5e-5 eV/Å, virial 1e-5 eV/atom, stress 1e-4 GPa.
 An exact float64 implementation agrees with these files to 6.4e-6, 2.0e-5,
-4.9e-6 eV/atom and 9e-6 GPa (NEP_SPEC §7.6), so they hold for the reference
+4.9e-6 eV/atom and 9e-6 GPa (docs/validation.md#expected-agreement), so they hold for the reference
 backend too. The reference columns come from the data set and must be
 GPUMD's text exactly.
 """
@@ -46,7 +46,8 @@ def test_predict_reproduces_gpumd_files(gpumd, tmp_path, capsys, options):
         theirs = _decimal_rows(gpumd / name)
         assert ours.shape == theirs.shape, name
         half = ours.shape[1] // 2
-        # differences of the printed decimals, exactly (one %g step of -3.75084 is 1e-5, not 1.0000000000065e-5)
+        # differences of the printed decimals, exactly (one %g step of -3.75084 is 1e-5, not
+        # 1.0000000000065e-5)
         assert np.abs(ours[:, :half] - theirs[:, :half]).max() <= TOLERANCE[name], name
         assert (ours[:, half:] == theirs[:, half:]).all(), f"{name}: reference columns differ from GPUMD's"
     printed = capsys.readouterr().out
@@ -61,7 +62,8 @@ def test_predict_reproduces_gpumd_files(gpumd, tmp_path, capsys, options):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # per-atom descriptor.out: one row of dim values per atom
     descriptors = np.loadtxt(out / "descriptor.out")
-    assert descriptors.shape == (6250, 42)  # dim = 42 for this model (NEP_SPEC §7.1)
+    # dim = 42 for this model (docs/validation.md#reference-outputs)
+    assert descriptors.shape == (6250, 42)
 
 
 def test_descriptor_file_matches_the_reference_descriptors(gpumd, tmp_path):

@@ -32,8 +32,8 @@ def round7(values) -> np.ndarray:
     return np.array([float(f"{v:15.7e}") for v in flat]).reshape(np.shape(values))
 
 
-# Every file flavour of NEP_SPEC §1 (and of issue 2), as random_model arguments.
-# Small sizes keep the suite fast; the flavours differ only where the format does.
+# Every file flavour of docs/file-formats.md#model-file-header (and of issue 2), as random_model
+# arguments. Small sizes keep the suite fast; the flavours differ only where the format does.
 SMALL = dict(n_max=(3, 2), basis_size=(4, 3), n_neuron=5, max_neighbors=(40, 20))
 FLAVOURS: dict[str, dict] = {
     "nep3": dict(version=3, l_max=(4, 2, 0)),
@@ -75,10 +75,11 @@ def make_flavour(name: str, seed: int = 0):
 
 
 # ---------------------------------------------------------------------------
-# NEP_SPEC written out a second time, independently of gpunep.model.layout,
-# so that the tests compare the package against the spec and not against itself.
+# docs/network.md#parameter-counts and #parameter-order written out a second time,
+# independently of gpunep.model.layout, so that the tests compare the package
+# against the documented format and not against itself.
 def spec_sizes(model) -> dict[str, int]:
-    """Sizes of NEP_SPEC §1.7 from the hyperparameters alone."""
+    """Sizes of docs/network.md#parameter-counts from the hyperparameters alone."""
     t = len(model.types)
     flags = [model.l_max_4b, model.l_max_5b, model.has_q_112, model.has_q_123,
              model.has_q_233, model.has_q_134]
@@ -106,7 +107,10 @@ def spec_sizes(model) -> dict[str, int]:
 
 
 def spec_fitted_vector(model, ann: dict, radial: dict, angular: dict) -> list[float]:
-    """The fitted parameters in the order of NEP_SPEC §1.8 (a)-(b), by explicit loops."""
+    """The fitted parameters (network, coefficients) in docs/network.md#parameter-order.
+
+    Built by explicit loops.
+    """
     types, n1 = model.types, model.n_neuron
     dim = spec_sizes(model)["dim"]
     nets = ["all_species"] if model.version == 3 else list(types)
@@ -143,7 +147,7 @@ def spec_fitted_vector(model, ann: dict, radial: dict, angular: dict) -> list[fl
 
 
 def spec_values(model) -> list[float]:
-    """Every value line of nep.txt (NEP_SPEC §1.8 (a)-(d)) for ``model``."""
+    """Every value line of nep.txt (docs/network.md#parameter-order) for ``model``."""
     out = spec_fitted_vector(model, model.ann_parameters, model.radial_descriptor_weights,
                              model.angular_descriptor_weights)
     out.extend(float(v) for v in model.q_scaler)

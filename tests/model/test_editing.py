@@ -160,7 +160,8 @@ class TestAugment:
         model = flavour_model("nep4")
         grown = model.augment(l_max_5b=1, has_q_123=True)
         assert (grown.l_max_5b, grown.has_q_123, grown.n_descriptor) == (1, 1, 40)
-        # NEP_SPEC §3.7: ... 222 at 25..29, then 1111 at 30..34, 112 (off), 123 at 35..39.
+        # docs/descriptors.md#descriptor-vector: ... 222 at 25..29, then 1111 at 30..34, 112 (off),
+        # 123 at 35..39.
         new_columns = list(range(30, 40))
         for s in TYPES:
             w0 = grown.ann_parameters[s]["w0"]

@@ -49,8 +49,8 @@ def test_augment_with_zero_parts_changes_nothing(name):
 
 
 def test_new_blocks_sit_where_the_descriptor_puts_them():
-    # l_max 4 0 0 0 1: radial 0..4, l=1..4 5..24, q_123 25..29. Enabling 222, 1111,
-    # 112 and 134 puts them at 25..39 and 45..49, so q_123 moves to 40..44 (NEP_SPEC §3.7).
+    # l_max 4 0 0 0 1: radial 0..4, l=1..4 5..24, q_123 25..29. Enabling 222, 1111, 112 and 134 puts
+    # them at 25..39 and 45..49, so q_123 moves to 40..44 (docs/descriptors.md#descriptor-vector).
     model = flavour_model("nep4", l_max=(4, 0, 0, 0, 1))
     grown = model.augment(l_max_4b=2, l_max_5b=1, has_q_112=1, has_q_134=1)
     structures = mixed_structures()
@@ -89,7 +89,8 @@ def test_remove_species_real_model():
 
 
 def test_keep_species_slims_nep89(tmp_path):
-    # The edit users make most often: a two-element model cut out of the 89-element foundation model.
+    # The edit users make most often: a two-element model cut out of the 89-element foundation
+    # model.
     path = SHARED_MODELS / "nep89" / "nep89.txt"
     if not path.is_file():
         pytest.skip("../shared/models not present (a user's clone): nep89/nep89.txt is needed")

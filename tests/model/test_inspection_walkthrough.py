@@ -98,7 +98,8 @@ def test_display_table(cspbi3_file):
         table = dict(rows)
         for field, value in CSPBI3_TABLE.items():
             assert table[field] == value, field
-        # Descriptor weights per pair: (n_max + 1) x (n_basis + 1), 9 x 9 and 7 x 9 as the text says.
+        # Descriptor weights per pair: (n_max + 1) x (n_basis + 1), 9 x 9 and 7 x 9 as the text
+        # says.
         assert table["Dimension of radial_descriptor_weights"] == "(9, 9)"
         assert table["Dimension of angular_descriptor_weights"] == "(7, 9)"
         # One shared network with w0, b0, w1 (the modifying walkthrough's convention).
@@ -136,8 +137,9 @@ def test_descriptor_weights_and_basis_functions(cspbi3_file):
                     coeff = np.zeros(k + 1)
                     coeff[-1] = 1
                     g[n] += c_nk[k] * 0.5 * (chebval(xs, coeff) + 1) * cutoff_func(rs, cutoff)
-            # Same radial functions as the package's float64 reference (NEP_SPEC §3.3);
-            # 1e-12: round-off of two summation orders of ~10 terms of size <= 1.
+            # Same radial functions as the package's float64 reference
+            # (docs/descriptors.md#radial-functions); 1e-12: round-off of two summation orders of
+            # ~10 terms of size <= 1.
             inside = rs < cutoff
             reference, _ = radial_functions(rs[inside], np.full(inside.sum(), cutoff),
                                             np.full(inside.sum(), code), stacked)

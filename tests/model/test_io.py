@@ -1,9 +1,10 @@
-"""Reading and writing nep.txt / nep.restart / nep.in, checked against NEP_SPEC §1–2.
+"""Reading and writing nep.txt / nep.restart / nep.in, checked against docs/file-formats.md.
 
 Exactness: GPUMD writes every value with ``%15.7e``; a read + write must give
 back the same text for every value line (no tolerance: the numbers are the
 same decimal strings). Layout: the order of values is checked against an
-independent transcription of NEP_SPEC §1.8 (``model_cases.spec_values``).
+independent transcription of docs/network.md#parameter-order
+(``model_cases.spec_values``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def test_real_model_round_trip(path, tmp_path):
     assert _same_header(header_in, header_out)
     # The same decimal strings, value by value (GPUMD's %15.7e both ways).
     assert values_out == values_in
-    # Counts of NEP_SPEC §1.7 match the file.
+    # Counts of docs/network.md#parameter-counts match the file.
     assert len(values_in) == spec_sizes(model)["values"]
     # Reading our own output gives the same model again.
     np.testing.assert_array_equal(parameter_vector(read_model(out)), parameter_vector(model))
@@ -98,7 +99,8 @@ def test_real_model_header_fields():
     assert (model.n_max_radial, model.n_max_angular, model.n_basis_radial,
             model.n_basis_angular) == (8, 6, 8, 8)
     assert (model.l_max_3b, model.l_max_4b, model.l_max_5b, model.n_neuron) == (4, 0, 0, 40)
-    # sqrt_epsilon_infinity is the value just before b1 (NEP_SPEC §1.8 a), b1 the last ANN value.
+    # sqrt_epsilon_infinity is the value just before b1 (docs/network.md#parameter-order), b1 the
+    # last ANN value.
     values = file_values(shared_file("gpumd/tests_pytest/models/qnep_mode2_BaTiO3.txt"), model)
     n_ann = spec_sizes(model)["n_ann"]
     assert model.sqrt_epsilon_infinity == values[n_ann - 2]
@@ -113,12 +115,12 @@ def test_real_model_header_fields():
 
 @pytest.mark.parametrize("folder", ["gpumd/nep_train", "gpumd/qnep_train"])
 def test_real_restart_round_trip(folder, tmp_path):
-    # nep_train's nep.txt is nep_prediction/nep.txt (../shared/models/README.md).
+    # nep_train's nep.txt is nep_prediction/nep.txt (docs/validation.md#reference-outputs).
     nep_txt = "gpumd/nep_prediction/nep.txt" if folder == "gpumd/nep_train" else f"{folder}/nep.txt"
     restart = shared_file(f"{folder}/nep.restart")
     model = read_model(shared_file(nep_txt), restart_file=restart)
     rows = restart.read_text().split("\n")[:-1]
-    # NEP_SPEC §2.1: one row per fitted parameter, no q_scaler.
+    # docs/file-formats.md#restart-file: one row per fitted parameter, no q_scaler.
     sizes = spec_sizes(model)
     assert len(rows) == sizes["n_ann"] + sizes["n_c"]
     table = np.array([[float(v) for v in row.split()] for row in rows])
@@ -187,7 +189,8 @@ def test_parameter_counts_follow_spec(flavour):
     assert model.q_scaler.shape == (sizes["dim"],)
 
 
-# NEP_SPEC §1.7 worked checks: file, T, nR nA, KR KA, l_max, N1, dim, N_ann, N_c, lines.
+# docs/network.md#parameter-counts on GPUMD's shipped files: file, T, nR nA, KR KA, l_max, N1, dim,
+# N_ann, N_c, lines.
 WORKED = [
     ("gpumd/nep_prediction/nep.txt", dict(version=4, types=("Te", "Pb"), n_max=(6, 6),
      basis_size=(6, 6), l_max=(4, 2, 0), n_neuron=30), 42, 2641, 392, 3081),
@@ -359,8 +362,9 @@ def test_editing_arrays_by_hand_then_write(tmp_path):
     values = file_values(tmp_path / "nep.txt", model)
     per_type = (dim + 2) * n1
     t = len(model.types)
-    # Offsets of NEP_SPEC §1.8: W0_t(mu, nu) at t*(dim+2)*N1 + mu*dim + nu; b1 after all types;
-    # c_R(n, k, ti, tj) at N_ann + ((n (KR+1) + k) T + ti) T + tj; q_scaler after all c.
+    # Offsets of docs/network.md#parameter-order: W0_t(mu, nu) at t*(dim+2)*N1 + mu*dim + nu; b1
+    # after all types; c_R(n, k, ti, tj) at N_ann + ((n (KR+1) + k) T + ti) T + tj; q_scaler after
+    # all c.
     assert values[1 * per_type + 2 * dim + 3] == 0.125
     assert values[t * per_type] == -1.5
     n_ann = spec_sizes(model)["n_ann"]

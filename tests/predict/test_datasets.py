@@ -33,7 +33,8 @@ def _numbers(values) -> str:
 
 
 def test_six_component_orders_match_their_definitions():
-    # GPUMD's order is xx yy zz xy yz zx (NEP_SPEC §3.10); ASE's Voigt xx yy zz yz xz xy.
+    # GPUMD's order is xx yy zz xy yz zx (docs/file-formats.md#extended-xyz-data-sets); ASE's Voigt
+    # xx yy zz yz xz xy.
     assert six_from_matrix(W, GPUMD_SIX).tolist() == [1.0, 2.0, 3.0, 0.2, 0.6, 0.3]
     assert six_from_matrix(W, VOIGT_SIX).tolist() == [1.0, 2.0, 3.0, 0.6, 0.3, 0.2]
     np.testing.assert_array_equal(symmetric_from_six(six_from_matrix(W, GPUMD_SIX), GPUMD_SIX), W)

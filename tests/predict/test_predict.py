@@ -85,7 +85,7 @@ def test_virial_and_stress_match_the_calculator(model):
         atoms = structures[s].copy()
         atoms.calc = calc
         np.testing.assert_allclose(result.stress[s], atoms.get_stress(), rtol=0, atol=1e-12)
-        # W = -stress V (NEP_SPEC §3.10)
+        # W = -stress V (docs/README.md#virial-and-stress)
         np.testing.assert_allclose(result.virial[s], -atoms.get_stress(voigt=False) * atoms.get_volume(),
                                    rtol=0, atol=1e-10)
     assert np.isnan(result.stress[2]).all()  # the molecule has no cell, so no volume
@@ -233,7 +233,8 @@ def test_charge_model_equals_calculator_one_at_a_time(charge_model, batch_size):
     shift = np.repeat(totals - np.add.reduceat(result.raw_charges, result.offsets[:-1]),
                       result.n_atoms_per_structure) / np.repeat(result.n_atoms_per_structure,
                                                                  result.n_atoms_per_structure)
-    # neutralisation shifts every atom of a structure by the same amount (NEP_SPEC §4.1)
+    # neutralisation shifts every atom of a structure by the same amount
+    # (docs/charges.md#neutralisation)
     np.testing.assert_allclose(result.charges, result.raw_charges + shift, rtol=0, atol=1e-12)
 
 
@@ -273,7 +274,8 @@ def test_a_model_beyond_the_kernels_points_to_the_reference(tmp_path, capsys):
     from gpunep.cli import main
     from gpunep.errors import UnsupportedModelError
 
-    # n_max_radial = 17 is beyond the kernels' register arrays (n_max + 1 <= 17); numpy has no such limit
+    # n_max_radial = 17 is beyond the kernels' register arrays (n_max + 1 <= 17); numpy has no such
+    # limit
     big = random_model(("Te", "Pb", "Si"), cutoff=(5.0, 4.0), n_max=(17, 3), basis_size=(6, 5),
                        l_max=(4, 2, 1), n_neuron=12, seed=11)
     structures = mixed_structures()

@@ -3,7 +3,7 @@
 No GPUMD outputs exist for these models, so: batched predictions equal the
 one-at-a-time NEPCalculator (both the numpy reference; the reference's own
 physics is tested in tests/reference/test_tnep.py), and the files follow
-GPUMD's layout (NEP_SPEC §5, §6.7): per structure, prediction / N then target
+GPUMD's layout (docs/file-formats.md#gpumd-output-files): per structure, prediction / N then target
 / N. The targets are written into the data file by the test itself, from the
 reference's own prediction plus known offsets, so the target columns and the
 RMSE are checked against numbers the test knows.
@@ -108,7 +108,7 @@ def test_train_out_file_layout(case, tmp_path, capsys):
     assert main(["predict", str(shared_models() / "tnep" / kind / "nep.txt"), str(data),
                  "-o", str(out), "--backend", "reference"]) == 0
     printed = capsys.readouterr().out
-    # GPUMD's nep writes only this file for a TNEP model (NEP_SPEC §6.7)
+    # GPUMD's nep writes only this file for a TNEP model (docs/file-formats.md#gpumd-output-files)
     assert sorted(p.name for p in out.glob("*.out")) == [f"{kind}_train.out"]
     table = np.loadtxt(out / f"{kind}_train.out")
     n_columns = 3 if kind == "dipole" else 6

@@ -48,7 +48,8 @@ def numerical_forces(model: Model, atoms: Atoms, indices=None) -> np.ndarray:
 
 
 def numerical_virial(model: Model, atoms: Atoms) -> np.ndarray:
-    """``W[a, b] = -dE/d eps[b, a]`` under the homogeneous strain ``r -> (1 + eps) r`` (NEP_SPEC §3.10).
+    """``W[a, b] = -dE/d eps[b, a]`` under the homogeneous strain ``r -> (1 + eps) r``
+    (docs/forces.md#virial).
 
     With ``r_a -> r_a + eps_ab r_b``, ``dE/d eps_ab = sum_pairs f_a r_b``, so the
     virial ``W_ab = -sum r_a f_b`` is ``-dE/d eps_ba``.

@@ -1,4 +1,6 @@
-"""Cutoff function and Chebyshev basis (NEP_SPEC §3.2) against numpy's Chebyshev series.
+"""Cutoff function and Chebyshev basis against numpy's Chebyshev series.
+
+docs/descriptors.md#cutoff-function-and-chebyshev-basis
 
 Tolerances: float64 round-off (1e-13) for values, and the O(h^2) error of
 central differences with step 1e-6 (1e-8) for derivatives.

@@ -132,7 +132,7 @@ def test_descriptors_of_a_dipole_model():
     calc = NEPCalculator(read_model(folder / "nep.txt"), backend="reference")
     assert np.abs(calc.get_descriptors(atoms) - np.loadtxt(folder / "descriptor_golden.txt")).max() <= 1e-10
     atoms.calc = calc
-    # a dipole model's network output is not an energy (NEP_SPEC §5): ASE's "not implemented"
+    # a dipole model's network output is not an energy (docs/tensors.md): ASE's "not implemented"
     with pytest.raises(PropertyNotImplementedError, match="dipole"):
         atoms.get_potential_energy()
 
@@ -212,7 +212,8 @@ def test_charges_of_gpumd_charge_model_are_neutral():
     atoms = read(folder / "train.xyz", 0)
     atoms.calc = NEPCalculator(folder / "nep.txt", mean_d_correction=False, backend="reference")
     raw = np.loadtxt(folder / "charge_train.out")[:len(atoms)]
-    # charge_train.out is raw (NEP_SPEC §4.1): ours are those shifted by one constant
+    # charge_train.out is raw (docs/charges.md#neutralisation): ours are those shifted by one
+    # constant
     shift = atoms.get_charges() - raw
     assert np.ptp(shift) <= 2e-5 and abs(atoms.get_charges().sum()) <= 1e-10   # %g + float32
 

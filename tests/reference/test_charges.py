@@ -1,15 +1,16 @@
 """Charge models (qNEP) in the reference: GPUMD's and NEP_CPU's outputs, finite differences,
-sum rules, the Ewald machinery on its own (NEP_SPEC §4).
+sum rules, the Ewald machinery on its own (docs/charges.md).
 
 Ground truth:
 
 * ``gpumd/qnep_train``: GPUMD's ``nep`` prediction outputs for a
   ``nep4_charge2`` Te/Pb model on 25 cells of 250 atoms (float32, printed
   with ``%g``), made before GPUMD added the mean-D term to the chain rule
-  (NEP_SPEC §4.3, §7.3), so forces and virials are compared with
+  (docs/charges.md#chain-rule-through-the-charges, docs/validation.md#charge-model-outputs),
+  so forces and virials are compared with
   ``mean_d_correction=False``. Tolerances are the issue's, above what an
-  independent float64 implementation observed (§7.6: 4.7e-6 eV/atom,
-  charges 2e-6, forces 1.5e-5, virial 1e-6 eV/atom).
+  independent float64 implementation observed (4.7e-6 eV/atom, charges 2e-6,
+  forces 1.5e-5, virial 1e-6 eV/atom; docs/validation.md#charge-model-outputs).
 * ``nep_cpu_reference/qnep``: NEP_CPU (float64) for a ``nep4_charge1``
   model. Settled by evaluating the alternatives (test below): the version
   of NEP_CPU that wrote these files applies the mean-D correction and the
@@ -62,7 +63,7 @@ def qnep_train():
 
 def test_qnep_train_model(qnep_train):
     _, model, _, _, _ = qnep_train
-    # NEP_SPEC §7.3: charge_mode 2, alpha = pi / 8
+    # docs/validation.md#charge-model-outputs: charge_mode 2, alpha = pi / 8
     assert model.charge_mode == 2 and model.radial_cutoff == 8.0
 
 
@@ -73,7 +74,8 @@ def test_qnep_train_energies(qnep_train):
 
 
 def test_qnep_train_raw_charges(qnep_train):
-    # charge_train.out holds the network's charges before neutralisation (NEP_SPEC §4.1)
+    # charge_train.out holds the network's charges before neutralisation
+    # (docs/charges.md#neutralisation)
     folder, _, _, _, result = qnep_train
     reference = np.loadtxt(folder / "charge_train.out")
     assert np.abs(result.raw_charges - reference).max() <= 1e-5
@@ -88,7 +90,8 @@ def test_qnep_train_forces_without_mean_d(qnep_train):
 
 
 def test_qnep_train_virials_without_mean_d(qnep_train):
-    # virial_train.out: per atom (eV/atom), xx yy zz xy yz zx (NEP_SPEC §6.7)
+    # virial_train.out: per atom (eV/atom), xx yy zz xy yz zx
+    # (docs/file-formats.md#gpumd-output-files)
     folder, _, _, batch, result = qnep_train
     reference = np.loadtxt(folder / "virial_train.out")[:, :6]
     w = result.virial / np.diff(batch.offsets)[:, None, None]
@@ -97,8 +100,9 @@ def test_qnep_train_virials_without_mean_d(qnep_train):
 
 
 def test_qnep_train_files_predate_the_mean_d_correction(qnep_train):
-    # With the correction the first structure's forces move by ~1e-3 (NEP_SPEC §7.3):
-    # the switch matters, and these files were made without it. Energies and charges do not move.
+    # With the correction the first structure's forces move by ~1e-3
+    # (docs/validation.md#charge-model-outputs): the switch matters, and these files were made
+    # without it. Energies and charges do not move.
     folder, model, frames, _, result = qnep_train
     corrected = evaluate(model, pack(frames[0], model))
     n = len(frames[0])
@@ -117,11 +121,11 @@ def test_qnep_train_sum_rules(qnep_train):
 
 
 def test_converged_ewald_differs_by_the_truncation(qnep_train):
-    # kspace='converged' is the full Ewald sum GPUMD's MD default (PPPM) approximates; on a
-    # 250-atom cell it differs from the trainer's truncated sum by a few 1e-4 eV (NEP_SPEC
-    # §4.2; the gpumd_static_qnep PPPM run differed by 3e-4 eV; measured here 1.6e-4 to
-    # 2.5e-4 eV on the first five cells, as gpunep.reference.ewald documents). The bounds
-    # bracket that order of magnitude.
+    # kspace='converged' is the full Ewald sum GPUMD's MD default (PPPM) approximates; on a 250-atom
+    # cell it differs from the trainer's truncated sum by a few 1e-4 eV
+    # (docs/validation.md#charge-model-outputs; the gpumd_static_qnep PPPM run differed by 3e-4 eV;
+    # measured here 1.6e-4 to 2.5e-4 eV on the first five cells, as gpunep.reference.ewald
+    # documents). The bounds bracket that order of magnitude.
     _, model, frames, _, result = qnep_train
     converged = evaluate(model, pack(frames[0], model), kspace="converged", mean_d_correction=False)
     difference = abs(converged.energy[0] - result.energy[0])
@@ -155,7 +159,8 @@ def test_nep_cpu_qnep_forces(nep_cpu_qnep):
 
 
 def test_nep_cpu_qnep_per_atom_virials(nep_cpu_qnep):
-    # virial_ref.out: 9 per atom, row-major [a, b] = r_a f_b (neighbor-side, NEP_SPEC §3.10)
+    # virial_ref.out: 9 per atom, row-major [a, b] = r_a f_b (neighbor-side,
+    # docs/forces.md#per-atom-virial)
     folder, _, _, result = nep_cpu_qnep
     reference = np.loadtxt(folder / "virial_ref.out").reshape(-1, 3, 3)
     assert np.abs(result.virials - reference).max() <= 1e-8
@@ -251,7 +256,8 @@ def test_finite_differences(mode, zbl, total_charge):
 
 
 def test_without_mean_d_the_forces_are_not_the_gradient():
-    # The D - mean(D) term is the derivative through the neutralisation (NEP_SPEC §4.3).
+    # The D - mean(D) term is the derivative through the neutralisation
+    # (docs/charges.md#chain-rule-through-the-charges).
     model = charge_model(2, seed=42)
     atoms = rock_salt(seed=2)
     exact = run(model, atoms).forces
@@ -366,7 +372,8 @@ def test_madelung_constant_of_rock_salt(alpha):
 
 
 def test_charge_model_with_per_type_cutoffs_is_refused_clearly():
-    # GPUMD's qNEP takes one radial cutoff (alpha = pi / rc_R, NEP_SPEC §4.5)
+    # GPUMD's qNEP takes one radial cutoff (alpha = pi / rc_R,
+    # docs/charges.md#charge-model-restrictions)
     from ase.build import bulk
 
     from gpunep.errors import UnsupportedModelError

@@ -1,7 +1,7 @@
 """Analytic forces and virials against central differences of the reference energy.
 
 Forces: ``F = -dE/dr``; virial: ``W = -dE/d eps`` under homogeneous strain
-(NEP_SPEC §3.10). The tolerance, 1e-6 of the largest component, is what the
+(docs/forces.md#virial). The tolerance, 1e-6 of the largest component, is what the
 issue asks for; the fourth-order stencil (tests/reference/reference_cases.py)
 keeps truncation and round-off near 1e-8 relative, so a wrong term in any
 derivative (a sign, a missing chain-rule factor) shows.

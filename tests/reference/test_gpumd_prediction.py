@@ -1,10 +1,10 @@
-"""The reference against GPUMD's own predictions (NEP_SPEC §7.1).
+"""The reference against GPUMD's own predictions (docs/validation.md#reference-outputs).
 
 ``../shared/models/gpumd/nep_prediction``: a Te/Pb NEP4 model, 25 structures
 x 250 atoms, and the `nep` executable's outputs in prediction mode (float32
 on a GPU, printed with ``%g``). Tolerances are that resolution: an exact
 float64 implementation reaches 6.4e-6 eV/atom, 2.0e-5 eV/Å and 4.9e-6 eV/atom
-(../shared/models/README.md).
+(docs/validation.md#expected-agreement).
 """
 
 from __future__ import annotations

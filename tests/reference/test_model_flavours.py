@@ -1,7 +1,8 @@
 """NEP3 / NEP4 / NEP5 networks, typewise cutoffs, and the model type the reference refuses (temperature).
 
-The flavours are related by exact identities (NEP_SPEC §3.12, §1.3), so the
-comparisons hold to float64 round-off (1e-12 relative).
+The flavours are related by exact identities (docs/network.md#nep3-nep4-and-nep5,
+docs/descriptors.md#pair-cutoffs), so the comparisons hold to float64
+round-off (1e-12 relative).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def test_equal_per_type_cutoffs_are_the_uniform_cutoff():
 
 @pytest.mark.parametrize("distance, inside", [(4.45, True), (4.55, False)])
 def test_pair_cutoff_is_the_mean_of_the_two_species(distance, inside):
-    # radial cutoffs Si 5.0, C 4.0: a Si-C pair is cut at 4.5 Å (NEP_SPEC §1.3)
+    # radial cutoffs Si 5.0, C 4.0: a Si-C pair is cut at 4.5 Å (docs/descriptors.md#pair-cutoffs)
     model = random_model(("Si", "C"), seed=4, cutoff=([5.0, 4.0], [3.0, 3.0]))
     dimer = Atoms(["Si", "C"], positions=[[0, 0, 0], [distance, 0, 0]])
     radial = compute_descriptors(model, pack(dimer, model))[:, :model.n_max_radial + 1]
@@ -81,7 +82,8 @@ def test_temperature_models_are_refused_by_name():
 
 
 def test_invariant_that_needs_a_higher_l_max_is_refused():
-    # q_134 reads l = 4 sums; with l_max_3b = 3 GPUMD would read uninitialised memory (§3.6)
+    # q_134 reads l = 4 sums; with l_max_3b = 3 GPUMD would read uninitialised memory
+    # (docs/descriptors.md#invariant-requirements)
     model = random_model(("Si", "C"), seed=7, l_max=(3, 0, 0, 0, 0, 0, 1))
     with pytest.raises(UnsupportedModelError, match="q_134"):
         evaluate(model, pack(structure(), model))

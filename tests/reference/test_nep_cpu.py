@@ -4,10 +4,10 @@
 charge model, whose descriptor is the same), a 250-atom structure in
 GPUMD's old ``xyz.in`` layout, and NEP_CPU's per-atom outputs. Layouts,
 settled by reading the files: ``descriptor_ref.out`` holds the scaled
-descriptor ``q_scaler * q`` (N x dim, NEP_SPEC §3.7 order);
+descriptor ``q_scaler * q`` (N x dim, docs/descriptors.md#descriptor-vector);
 ``force_analytical_ref.out`` N x 3 forces; ``virial_ref.out`` N x 9 per-atom
 virials, row-major ``[a, b] = r_a f_b`` with GPUMD's neighbor-side split
-(NEP_SPEC §3.10). Both codes are float64, so agreement is to round-off:
+(docs/forces.md#per-atom-virial). Both codes are float64, so agreement is to round-off:
 1e-9 leaves room for summation order over ~100 neighbors and 9 digits of
 printed values (they carry 15).
 """
@@ -68,7 +68,8 @@ def test_per_atom_virials(nep3):
 
 
 def test_charge_model_descriptors():
-    # qnep: a nep4_charge1 model; its descriptor is the potential's (NEP_SPEC §4.1)
+    # qnep: a nep4_charge1 model; its descriptor is the potential's
+    # (docs/charges.md#charges-from-the-network)
     folder = shared_models() / "nep_cpu_reference" / "qnep"
     model = read_model(folder / "nep.txt")
     atoms = read_xyz_in(folder / "xyz.in")

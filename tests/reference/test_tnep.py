@@ -1,4 +1,4 @@
-"""Dipole and polarizability models (TNEP, NEP_SPEC §5) in the reference.
+"""Dipole and polarizability models (TNEP, docs/tensors.md) in the reference.
 
 No stored GPUMD dipoles or polarizabilities are shared, so the checks are
 physics and finite differences:

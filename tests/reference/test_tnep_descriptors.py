@@ -32,7 +32,8 @@ def test_descriptors_match_nep_cpu(kind):
 
 @pytest.mark.parametrize("kind", ["dipole", "polarizability"])
 def test_tensor_models_have_no_energy(kind):
-    # their network output is not an energy (NEP_SPEC §5): evaluate leaves the energy fields empty
+    # their network output is not an energy (docs/tensors.md): evaluate leaves the energy fields
+    # empty
     folder = shared_models() / "tnep" / kind
     model = read_model(folder / "nep.txt")
     atoms = read(folder / "structure.xyz")

@@ -1,4 +1,4 @@
-"""ZBL (NEP_SPEC §3.11) against the universal ZBL formula written out for a dimer.
+"""ZBL (docs/forces.md#zbl-repulsion) against the universal ZBL formula written out for a dimer.
 
 For an isolated pair the ZBL part of the energy, ``E(model) - E(model
 without ZBL)``, must be ``phi(r) S(r)`` once per pair:
