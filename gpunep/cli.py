@@ -35,7 +35,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gpunep import doctor
 
-    forwarded = ["--compile", args.compile] if args.compile else []
+    forwarded = ["--arch", args.arch, "--precision", args.precision]
+    if args.compile:
+        forwarded += ["--compile", args.compile]
+    if args.resources:
+        forwarded += ["--resources", args.resources]
+    if args.emit:
+        forwarded += ["--emit", *args.emit]
     return doctor.main(forwarded)
 
 
@@ -202,9 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--restart", help="nep.restart to load alongside the model")
     info.set_defaults(handler=_cmd_info)
 
-    doctor = sub.add_parser("doctor", help="report CuPy, GPU, NVRTC/nvcc and host compiler status")
-    doctor.add_argument("--compile", metavar="ARCHS",
-                        help="also compile every kernel for these GPU architectures, e.g. sm_70,sm_80,sm_90")
+    doctor = sub.add_parser("doctor", help="report CuPy, GPU, NVRTC/nvcc and host compiler status; "
+                                           "GPU compile checks and a model's kernel resources")
+    from gpunep.doctor import add_arguments
+
+    add_arguments(doctor)
     doctor.set_defaults(handler=_cmd_doctor)
 
     predict = sub.add_parser(

@@ -1,67 +1,45 @@
-"""``gpunep doctor``: what this machine can run, and whether every kernel compiles for GPUs.
+"""``gpunep doctor``: what this machine can run, whether every kernel compiles for
+GPUs, and what the GPU compiler makes of a model's kernels.
 
 ``doctor_report()`` lists CuPy, the GPUs it sees, every CUDA compiler found
 (with the architectures each can target) and the host C++ compiler.
-``compile_all()`` compiles every kernel (one translation unit per precision,
-exactly as the executors build it) for each requested GPU architecture. No
-GPU is needed. Per architecture the first compiler that can target it is
-used, in this order: NVRTC through ``cupy.cuda.nvrtc``; NVRTC loaded with
-ctypes (:mod:`gpunep.doctor.nvrtc`, e.g. from the ``nvidia-cuda-nvrtc-cu12``
-wheel, newest version first); ``nvcc -cubin``. An architecture that no
-available compiler can target (CUDA 13 dropped sm_70, for example) is
-reported as not checked, never as passed, and ``gpunep doctor --compile``
-then exits non-zero.
+``compile_all()`` compiles every build CI checks
+(:func:`gpunep.engine.builds.check_builds`: the lists module and model
+modules covering every kernel, exactly as the executors build them) for each
+requested GPU architecture and precision. No GPU is needed. Per architecture
+the first compiler that can target it is used (:mod:`gpunep.doctor.compilers`).
+An architecture that no available compiler can target (CUDA 13 dropped
+sm_70, for example) is reported as not checked, never as passed, and
+``gpunep doctor --compile`` then exits non-zero. ``--resources MODEL`` prints
+ptxas's registers / stack / spills per kernel specialised for a model, and
+``--emit DIR MODEL`` writes its translation units
+(:mod:`gpunep.doctor.resources`).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Sequence
 
-from gpunep.doctor import nvrtc as ctypes_nvrtc
-from gpunep.executors.kernel_source import PRECISIONS, KernelSource, load_source, real_type
+from gpunep.doctor.compilers import (
+    INSTALL_HINT,
+    CompileResult,
+    Compiler,
+    available_compilers,
+    ctypes_nvrtc_compiler,
+    not_checked_reason,
+    options,
+)
+from gpunep.doctor.resources import emit, kernel_resources, resources_table
+from gpunep.engine.builds import Build, check_builds
+from gpunep.executors.executor import Executor
+from gpunep.executors.kernel_source import PRECISIONS, define_options, load_source, real_type
 
 DEFAULT_ARCHS = ("sm_70", "sm_80", "sm_90")
-INSTALL_HINT = ("pip install nvidia-cuda-nvrtc-cu12  (or pip install 'gpunep[gpu-check]'; "
-                "NVRTC 12 targets sm_50 and newer, sm_70 included; no GPU needed)")
-
-
-class CompileResult(NamedTuple):
-    """One (architecture, precision) compile.
-
-    ``ok`` is True (compiled), False (compile error; ``log`` holds the
-    compiler's output) or None (no available compiler can target ``arch``,
-    so nothing was checked; ``log`` says why). ``compiler`` names the
-    compiler that ran (empty when none did).
-    """
-
-    arch: str
-    precision: str
-    ok: bool | None
-    log: str
-    compiler: str = ""
-
-
-class Compiler(NamedTuple):
-    """A CUDA compiler ``compile_all`` can use.
-
-    ``archs`` holds the sm_XX numbers it targets (None: it cannot say, so
-    every architecture is tried); ``compile`` maps (source, arch, precision)
-    to a :class:`CompileResult`.
-    """
-
-    name: str
-    archs: frozenset[int] | None
-    compile: Callable[[KernelSource, str, str], CompileResult]
-
-    def supports(self, arch: str) -> bool:
-        return self.archs is None or _arch_number(arch) in self.archs
+__all__ = ["DEFAULT_ARCHS", "INSTALL_HINT", "CompileResult", "Compiler", "available_compilers",
+           "compile_all", "ctypes_nvrtc_compiler", "doctor_report", "main", "options"]
 
 
 def doctor_report() -> str:
@@ -85,28 +63,12 @@ def doctor_report() -> str:
     return "\n".join(lines)
 
 
-def available_compilers() -> tuple[list[Compiler], list[str]]:
-    """(the CUDA compilers found, in order of preference; one line per compiler found but unusable)."""
-    compilers: list[Compiler] = []
-    problems: list[str] = []
-    cupy_compiler = _cupy_nvrtc_compiler()
-    if cupy_compiler is not None:
-        compilers.append(cupy_compiler)
-    libraries, failures = ctypes_nvrtc.available()
-    compilers += [_ctypes_nvrtc_compiler(library) for library in libraries]
-    problems += [f"NVRTC library {failure}" for failure in failures]
-    nvcc = _nvcc_compiler()
-    if nvcc is not None:
-        compilers.append(nvcc)
-    return compilers, problems
-
-
 def compile_all(
     archs: Sequence[str] = DEFAULT_ARCHS,
     precisions: Sequence[str] = tuple(PRECISIONS),
-    files: Sequence[str] | None = None,
+    builds: Sequence[Build] | None = None,
 ) -> list[CompileResult]:
-    """Compile every kernel for each architecture and precision.
+    """Compile every build for each architecture and precision.
 
     Each architecture goes to the first available compiler that can target
     it (see the module docstring); if none can, its results have ``ok=None``.
@@ -115,7 +77,7 @@ def compile_all(
     ----------
     archs : e.g. ('sm_70', 'sm_80', 'sm_90')
     precisions : 'float32' and/or 'float64'
-    files : a subset of the ``kernels/*.cu`` files (default: all)
+    builds : the translation units (default: :func:`gpunep.engine.builds.check_builds`)
 
     Raises
     ------
@@ -129,7 +91,6 @@ def compile_all(
             raise ValueError(f"architectures look like sm_80, not {arch!r}")
     for precision in precisions:
         real_type(precision)
-    source = load_source(files)
     compilers, problems = available_compilers()
     if not compilers:
         found = "; ".join(problems) or "none found"
@@ -138,23 +99,27 @@ def compile_all(
     for arch in archs:
         compiler = next((c for c in compilers if c.supports(arch)), None)
         for precision in precisions:
-            if compiler is None:
-                results.append(CompileResult(arch, precision, None, _not_checked_reason(arch, compilers)))
-            else:
-                results.append(compiler.compile(source, arch, precision))
+            for build in builds if builds is not None else check_builds(Executor("cuda", precision)):
+                if compiler is None:
+                    result = CompileResult(arch, precision, None, not_checked_reason(arch, compilers))
+                else:
+                    result = compiler.compile(load_source(build.files), arch, precision,
+                                              define_options(build.define_map))
+                results.append(result._replace(build=build.label))
     return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``gpunep doctor [--compile sm_70,sm_80,sm_90]``.
+    """``gpunep doctor [--compile sm_70,sm_80,sm_90] [--resources MODEL] [--emit DIR MODEL]``.
 
     Non-zero if any compile fails, or if a requested architecture could not
     be checked by any available compiler (it was asked for explicitly).
     """
     parser = argparse.ArgumentParser(prog="gpunep doctor")
-    parser.add_argument("--compile", metavar="ARCHS",
-                        help="compile every kernel for these architectures, e.g. sm_70,sm_80,sm_90")
+    add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.resources or args.emit:
+        return _model_report(args)
     print(doctor_report())
     if not args.compile:
         return 0
@@ -166,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for r in results:
         status = {True: "ok", False: "FAILED", None: "NOT CHECKED"}[r.ok]
-        print(f"compile {r.arch} {r.precision}: {status}" + (f" ({r.compiler})" if r.compiler else ""))
+        print(f"compile {r.arch} {r.precision}: {status}" + (f" [{r.build}]" if r.build else "")
+              + (f" ({r.compiler})" if r.compiler else ""))
         if r.ok is not True and r.log.strip():
             print("  " + r.log.strip().replace("\n", "\n  "))
     unchecked = sorted({r.arch for r in results if r.ok is None})
@@ -176,90 +142,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if unchecked or any(r.ok is False for r in results) else 0
 
 
-# ------------------------------------------------------------------ compilers
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``gpunep doctor`` (shared with the ``gpunep`` command line)."""
+    parser.add_argument("--compile", metavar="ARCHS",
+                        help="compile every kernel for these GPU architectures, e.g. sm_70,sm_80,sm_90")
+    parser.add_argument("--resources", metavar="MODEL",
+                        help="registers, stack frame, spills and shared memory of every kernel "
+                             "specialised for MODEL (nep.txt), from ptxas")
+    parser.add_argument("--emit", nargs=2, metavar=("DIR", "MODEL"),
+                        help="write the translation units gpunep compiles for MODEL, and "
+                             "nvcc_options.txt, into DIR")
+    parser.add_argument("--arch", default="sm_90", help="GPU architecture for --resources (sm_90)")
+    parser.add_argument("--precision", default="float32", choices=tuple(PRECISIONS),
+                        help="precision for --resources and --emit (float32)")
 
-def _options(source: KernelSource, arch: str, precision: str) -> list[str]:
-    """NVRTC options: the executors' build, for a real architecture (so ptxas runs too)."""
-    return [f"--gpu-architecture={arch}", "-std=c++17", f"-DNEP_REAL={real_type(precision)}",
-            f"-I{source.include_dir}"]
 
+def _model_report(args: argparse.Namespace) -> int:
+    from gpunep.errors import ModelFileError
+    from gpunep.model import read_model
 
-def _cupy_nvrtc_compiler() -> Compiler | None:
     try:
-        from cupy.cuda import nvrtc
-        supported = frozenset(nvrtc.getSupportedArchs())
-        major, minor = nvrtc.getVersion()
-    except Exception:  # no CuPy, or CuPy without a loadable NVRTC
-        return None
-    name = f"NVRTC {major}.{minor} via CuPy"
-
-    def compile_one(source: KernelSource, arch: str, precision: str) -> CompileResult:
-        program = nvrtc.createProgram(source.code, "gpunep_kernels.cu", [], [])
-        try:
-            nvrtc.compileProgram(program, _options(source, arch, precision))
-            return CompileResult(arch, precision, True, nvrtc.getProgramLog(program), name)
-        except nvrtc.NVRTCError as exc:
-            return CompileResult(arch, precision, False, f"{exc}\n{nvrtc.getProgramLog(program)}", name)
-        finally:
-            nvrtc.destroyProgram(program)
-
-    return Compiler(name, supported, compile_one)
-
-
-def _ctypes_nvrtc_compiler(library: ctypes_nvrtc.NvrtcLibrary) -> Compiler:
-    name = f"NVRTC {library.version[0]}.{library.version[1]} via ctypes: {library.path}"
-
-    def compile_one(source: KernelSource, arch: str, precision: str) -> CompileResult:
-        output = library.compile(source.code, "gpunep_kernels.cu", _options(source, arch, precision))
-        return CompileResult(arch, precision, output.ok, output.log, name)
-
-    return Compiler(name, frozenset(library.archs), compile_one)
-
-
-def _nvcc_compiler() -> Compiler | None:
-    nvcc = shutil.which("nvcc")
-    if nvcc is None:
-        return None
-    supported = nvcc_architectures(nvcc)
-    name = f"nvcc {_nvcc_release(nvcc)}: {nvcc}"
-
-    def compile_one(source: KernelSource, arch: str, precision: str) -> CompileResult:
-        with tempfile.TemporaryDirectory() as tmp:
-            unit = Path(tmp) / "gpunep_kernels.cu"
-            unit.write_text(source.code)
-            command = [nvcc, "-cubin", f"-arch={arch}", "-std=c++17",
-                       f"-DNEP_REAL={real_type(precision)}", "-I", str(source.include_dir),
-                       "-o", str(Path(tmp) / "gpunep_kernels.cubin"), str(unit)]
-            result = subprocess.run(command, capture_output=True, text=True)
-        log = (result.stdout + result.stderr).strip()
-        return CompileResult(arch, precision, result.returncode == 0, log, name)
-
-    return Compiler(name, frozenset(supported) or None, compile_one)
-
-
-def _arch_number(arch: str) -> int:
-    return int(re.sub(r"\D", "", arch))
-
-
-def _not_checked_reason(arch: str, compilers: Sequence[Compiler]) -> str:
-    lines = [f"no available compiler can target {arch}:"]
-    for compiler in compilers:
-        archs = sorted(compiler.archs or ())
-        lines.append(f"  {compiler.name} targets sm_{archs[0]} to sm_{archs[-1]}")
-    lines.append(f"to check {arch}: {INSTALL_HINT}")
-    return "\n".join(lines)
-
-
-def nvcc_architectures(nvcc: str) -> set[int]:
-    """The sm_XX numbers this nvcc can compile for (empty if it cannot say)."""
-    result = subprocess.run([nvcc, "--list-gpu-code"], capture_output=True, text=True)
-    return {int(m) for m in re.findall(r"sm_(\d+)", result.stdout)} if result.returncode == 0 else set()
-
-
-def _nvcc_release(nvcc: str) -> str:
-    result = subprocess.run([nvcc, "--version"], capture_output=True, text=True)
-    match = re.search(r"release ([\d.]+)", result.stdout)
-    return f"CUDA {match.group(1)}" if match else "unknown version"
+        if args.emit:
+            directory, model_file = args.emit
+            for path in emit(directory, read_model(model_file), args.precision):
+                print(path)
+            return 0
+        rows = kernel_resources(read_model(args.resources), args.arch, args.precision)
+    except (OSError, ModelFileError, RuntimeError, ValueError) as exc:
+        print(f"gpunep doctor: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.resources}: {args.precision}, {args.arch}")
+    print(resources_table(rows))
+    return 0
 
 
 # ------------------------------------------------------------------ report parts

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from gpunep.engine.builds import evaluator_builds
 from gpunep.engine.download import Download
 from gpunep.engine.geometry import search_radius
 from gpunep.engine.launch import Group, Launcher, Profile, scalars
@@ -58,7 +59,6 @@ if TYPE_CHECKING:
     from gpunep.model import Model
 
 PROFILE_ENV = "GPUNEP_PROFILE"
-LIST_FILES = ("nep_neighbor.cu", "nep_reduce.cu")
 ATOMS_PER_PART = 256
 """Atoms one thread sums in the first stage of the per-structure sums."""
 # Per atom, pre-contracting the radial network derivative costs n_types_present
@@ -116,9 +116,9 @@ class Evaluator:
         self.plan = model_plan(model, kspace=kspace, mean_d_correction=mean_d_correction)
         arrays = model_arrays(model, real_dtype(executor.precision))
         self.architecture = arrays.architecture
-        self.lists_module = executor.load(LIST_FILES)
-        self.module = executor.load(
-            self.plan.files, self.architecture.defines(executor.sum_chunk(self.architecture)))
+        lists, kernels = evaluator_builds(model, executor)
+        self.lists_module = executor.load(lists.files, lists.define_map)
+        self.module = executor.load(kernels.files, kernels.define_map)
         self.xp = self.module.xp
         self.profile: Profile | None = Profile() if os.environ.get(PROFILE_ENV) else None
         self.launch = Launcher(self.module, self.profile)

@@ -15,6 +15,8 @@ import pytest
 
 from gpunep import doctor
 from gpunep.doctor import nvrtc
+from gpunep.engine.builds import Build, check_builds
+from gpunep.executors.executor import Executor
 from gpunep.executors.kernel_source import load_source, source_from_text
 
 ARCHS = ("sm_70", "sm_80", "sm_90")
@@ -26,7 +28,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def results():
     try:
-        return {(r.arch, r.precision): r for r in doctor.compile_all(ARCHS)}
+        by_case: dict[tuple[str, str], list] = {}
+        for r in doctor.compile_all(ARCHS):
+            by_case.setdefault((r.arch, r.precision), []).append(r)
+        return by_case
     except RuntimeError as exc:  # no compiler at all
         pytest.skip(str(exc))
 
@@ -42,11 +47,14 @@ def nvrtc_library() -> nvrtc.NvrtcLibrary:
 @pytest.mark.parametrize("precision", ["float32", "float64"])
 @pytest.mark.parametrize("arch", ARCHS)
 def test_every_kernel_compiles(results, arch, precision):
-    r = results[(arch, precision)]
-    if r.ok is None:
-        pytest.skip(r.log)
-    assert r.ok, f"{arch} {precision} failed to compile with {r.compiler}:\n{r.log}"
-    assert r.compiler
+    builds = results[(arch, precision)]
+    # every translation unit CI checks: the lists module and model modules covering every kernel
+    assert {r.build for r in builds} == {b.label for b in check_builds(Executor("cuda", precision))}
+    for r in builds:
+        if r.ok is None:
+            pytest.skip(r.log)
+        assert r.ok, f"{arch} {precision} {r.build} failed to compile with {r.compiler}:\n{r.log}"
+        assert r.compiler
 
 
 def _cubin_sm(cubin: bytes) -> int:
@@ -68,7 +76,7 @@ def test_nvrtc_cubin_is_machine_code_for_the_requested_arch(nvrtc_library, arch)
     if number not in nvrtc_library.archs:
         pytest.skip(f"NVRTC {nvrtc_library.version} ({nvrtc_library.path}) cannot target {arch}")
     source = load_source(["nep_neighbor.cu"])
-    output = nvrtc_library.compile(source.code, "gpunep_kernels.cu", doctor._options(source, arch, "float64"))
+    output = nvrtc_library.compile(source.code, "gpunep_kernels.cu", doctor.options(source, arch, "float64"))
     assert output.ok, output.log
     assert _cubin_sm(output.cubin) == number
     for name in source.signatures:
@@ -77,7 +85,7 @@ def test_nvrtc_cubin_is_machine_code_for_the_requested_arch(nvrtc_library, arch)
 
 def test_a_compile_error_is_reported_with_its_log_through_ctypes_nvrtc(nvrtc_library):
     source = source_from_text('extern "C" __global__ void nep_broken(double* x) { x[0] = nonsense_here; }')
-    compiler = doctor._ctypes_nvrtc_compiler(nvrtc_library)
+    compiler = doctor.ctypes_nvrtc_compiler(nvrtc_library)
     r = compiler.compile(source, "sm_80", "float32")
     assert r.ok is False
     assert "NVRTC_ERROR_COMPILATION" in r.log and "nonsense_here" in r.log  # NVRTC's own diagnostic
@@ -96,7 +104,7 @@ def test_every_available_compiler_builds_a_kernel():
     compilers, problems = doctor.available_compilers()
     if not compilers:
         pytest.skip(f"no CUDA compiler ({'; '.join(problems) or 'none found'}): {doctor.INSTALL_HINT}")
-    good = source_from_text('#include "nep_common.cuh"\n'
+    good = source_from_text('#include "nep_types.cuh"\n'
                             'extern "C" __global__ void nep_fine(double* x) { x[threadIdx.x] *= 2.0; }')
     bad = source_from_text('extern "C" __global__ void nep_broken(double* x) { x[0] = nonsense_here; }')
     for compiler in compilers:
@@ -108,7 +116,7 @@ def test_every_available_compiler_builds_a_kernel():
 
 
 def _fake_compiler(name, archs, calls):
-    def compile_one(source, arch, precision):
+    def compile_one(source, arch, precision, defines=()):
         calls.append((name, arch, precision))
         return doctor.CompileResult(arch, precision, True, "", name)
 
@@ -120,7 +128,8 @@ def test_each_arch_goes_to_the_first_compiler_that_targets_it(monkeypatch):
     compilers = [_fake_compiler("cupy", {80, 90}, calls), _fake_compiler("ctypes", {70, 80}, calls),
                  _fake_compiler("nvcc", {75, 80, 90}, calls)]
     monkeypatch.setattr(doctor, "available_compilers", lambda: (compilers, []))
-    results = doctor.compile_all(("sm_70", "sm_80", "sm_90", "sm_61"), precisions=("float32",))
+    results = doctor.compile_all(("sm_70", "sm_80", "sm_90", "sm_61"), precisions=("float32",),
+                                 builds=[Build("one unit", ("nep_reduce.cu",))])
     assert calls == [("ctypes", "sm_70", "float32"), ("cupy", "sm_80", "float32"), ("cupy", "sm_90", "float32")]
     unchecked = results[-1]
     assert unchecked.arch == "sm_61" and unchecked.ok is None and unchecked.compiler == ""
