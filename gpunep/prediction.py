@@ -22,6 +22,7 @@ from gpunep.io.extxyz import iter_labelled, reference_of
 from gpunep.errors import UnsupportedModelError
 from gpunep.metrics import ErrorTable, error_table
 from gpunep.model import Model, read_model
+from gpunep.properties import VOIGT_SIX, columns, properties_of, six_from_matrix
 from gpunep.structures import Batch, BatchResult, pack
 
 if TYPE_CHECKING:
@@ -137,8 +138,6 @@ class PredictionResult:
         cell), where a stress is undefined; None for models without a virial
         (dipole, polarizability).
         """
-        from gpunep.io.extxyz import VOIGT_SIX, six_from_matrix
-
         if self.virial is None:
             return None
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -149,21 +148,45 @@ class PredictionResult:
         """The atoms of structure ``s`` in the per-atom arrays."""
         return slice(int(self.offsets[s]), int(self.offsets[s + 1]))
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The predicted values as compared and as GPUMD's files hold them (:mod:`gpunep.properties`).
+
+        Keys: the properties of the model type: ``energy`` (S,) eV/atom,
+        ``force`` (N, 3), ``virial`` (S, 6) W/N, ``stress`` (S, 6) W/V in
+        GPa; charge models add ``charge`` (N,) raw charges and ``bec`` (N,
+        9); dipole models give only ``dipole`` (S, 3) / N, polarizability
+        models only ``polarizability`` (S, 6) / N.
+        """
+        values = {"energy": self.energy, "force": self.forces, "virial": self.virial,
+                  "charge": self.raw_charges, "bec": self.bec, "dipole": self.dipole,
+                  "polarizability": self.polarizability}
+        return columns(values, self.n_atoms_per_structure, self.volumes,
+                       properties_of(self.model_type))
+
+    def reference_columns(self) -> dict[str, np.ndarray]:
+        """The data set's reference values in the units of :meth:`columns` (NaN = absent).
+
+        Same keys as :meth:`columns`; ``charge`` is all NaN (data sets hold
+        no per-atom charge targets; GPUMD's charge_train.out has no reference column).
+        """
+        ref = self.reference
+        values = {"energy": ref.energy, "force": ref.forces, "virial": ref.virial,
+                  "charge": np.full(self.n_atoms, np.nan), "bec": ref.bec, "dipole": ref.dipole,
+                  "polarizability": ref.polarizability}
+        return columns(values, self.n_atoms_per_structure, self.volumes,
+                       properties_of(self.model_type))
+
     def rmse(self, title: str = "") -> ErrorTable:
         """Errors against the data set's reference values, per property, species and config_type.
 
         Energy in eV/atom, force components in eV/Å, virial in eV/atom (six
         components, xx yy zz xy yz zx), Born effective charges in e, dipole
         and polarizability per atom, as GPUMD reports them (see
-        :data:`gpunep.metrics.PROPERTIES`); properties without reference
+        :data:`gpunep.properties.PROPERTIES`); properties without reference
         values (e.g. charges) have no rows. See :mod:`gpunep.metrics` for the groups.
         """
-        from gpunep.io.gpumd_files import prediction_columns, reference_columns
-
-        pred, ref = prediction_columns(self), reference_columns(self)
-        pred.pop("stress", None)
-        ref.pop("stress", None)
-        return error_table(pred, ref, self.symbols, self.offsets, self.config_types, title=title)
+        return error_table(self.columns(), self.reference_columns(), self.symbols, self.offsets,
+                           self.config_types, title=title)
 
 
 def predict(
