@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -36,9 +35,6 @@ from gpunep.model.restart import (
     restart_from_trees,
     restart_trees,
 )
-
-if TYPE_CHECKING:
-    from ase import Atoms
 
 EXTRA_TERMS = ("l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
 """The optional angular invariants, in descriptor order (222, 1111, 112, 123, 233, 134)."""
@@ -161,8 +157,8 @@ def prune(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None
     off removes its w0 columns and q_scaler entries; lowering ``l_max_4b`` to
     another non-zero value changes only the header. ``charge_head=True``
     turns a charge model back into a plain potential. Surviving restart
-    parameters get the re-opened sigma. Use :func:`prune_cost` to see what
-    the prune changes before retraining.
+    parameters get the re-opened sigma. Use :func:`gpunep.edit_cost.prune_cost`
+    to see what the prune changes before retraining.
 
     Raises
     ------
@@ -353,66 +349,6 @@ def neuron_importance(model: Model, second_network: bool = False) -> np.ndarray:
             weight = weight + np.abs(np.asarray(net["w1_charge"], dtype=np.float64).reshape(-1))
         scores.append(np.linalg.norm(np.asarray(net["w0" + suffix], dtype=np.float64), axis=1) * weight)
     return np.mean(scores, axis=0)
-
-
-@dataclass(frozen=True)
-class EditCost:
-    """How much an edit changes predictions on a set of structures.
-
-    Attributes
-    ----------
-    energy_change : (S,) per-structure energy change per atom, edited - original (eV/atom)
-    force_change : (N, 3) per-atom force change, edited - original (eV/Å)
-    """
-
-    energy_change: np.ndarray
-    force_change: np.ndarray
-
-    @property
-    def energy_rmse(self) -> float:
-        """Root-mean-square energy change per atom over the structures (eV/atom)."""
-        return float(np.sqrt(np.mean(self.energy_change**2)))
-
-    @property
-    def energy_max(self) -> float:
-        """Largest absolute energy change per atom (eV/atom)."""
-        return float(np.max(np.abs(self.energy_change)))
-
-    @property
-    def force_rmse(self) -> float:
-        """Root-mean-square force-component change over all atoms (eV/Å)."""
-        return float(np.sqrt(np.mean(self.force_change**2)))
-
-    @property
-    def force_max(self) -> float:
-        """Largest change of one atom's force vector, as a length (eV/Å)."""
-        return float(np.max(np.linalg.norm(self.force_change, axis=1)))
-
-    def __str__(self) -> str:
-        return (f"energy change: RMSE {self.energy_rmse:.3e} eV/atom, max {self.energy_max:.3e} eV/atom; "
-                f"force change: RMSE {self.force_rmse:.3e} eV/Å, max {self.force_max:.3e} eV/Å "
-                f"({len(self.energy_change)} structures, {len(self.force_change)} atoms)")
-
-
-def prune_cost(model: Model, pruned: Model, structures: "Atoms | Sequence[Atoms]") -> EditCost:
-    """Energy and force change that ``pruned`` (or any edit of ``model``) causes on ``structures``.
-
-    Both models are evaluated with the float64 numpy reference, so the
-    numbers show what a prune costs before any retraining. The structures may
-    contain only species both models have.
-    """
-    from gpunep.reference import evaluate
-    from gpunep.structures import pack
-
-    before = evaluate(model, pack(structures, model))
-    after = evaluate(pruned, pack(structures, pruned))
-    before.check_finite()
-    after.check_finite()
-    atoms = np.diff(pack(structures, model).offsets)
-    if np.any(atoms == 0):
-        raise ValueError("prune_cost needs structures with at least one atom each")
-    return EditCost(energy_change=(after.energy - before.energy) / atoms,
-                    force_change=after.forces - before.forces)
 
 
 # ------------------------------------------------------ the tree machinery
