@@ -2,7 +2,8 @@
 
 from gpunep.calculator import NEPCalculator
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
-from gpunep.prediction import PredictionResult, predict
+from gpunep.prediction import predict
+from gpunep.prediction_result import PredictionResult
 from gpunep.structures import Batch, BatchResult, pack
 
 __version__ = "0.1.0"

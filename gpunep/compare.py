@@ -20,7 +20,8 @@ import numpy as np
 
 from gpunep.io.gpumd_files import GpumdOutputs, read_outputs
 from gpunep.metrics import ErrorTable, error_table
-from gpunep.prediction import PredictionResult, predict
+from gpunep.prediction import predict
+from gpunep.prediction_result import PredictionResult
 from gpunep.properties import COMPARED, PROPERTIES, ROUND_OFF
 
 if TYPE_CHECKING:

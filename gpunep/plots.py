@@ -19,7 +19,7 @@ from gpunep.properties import PROPERTIES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from gpunep.prediction import PredictionResult
+    from gpunep.prediction_result import PredictionResult
 
 
 def _figure_class():

@@ -42,7 +42,7 @@ import numpy as np
 from gpunep.properties import EV_PER_A3_TO_GPA, GPUMD_SIX, PROPERTIES, properties_of, six_from_matrix
 
 if TYPE_CHECKING:
-    from gpunep.prediction import PredictionResult
+    from gpunep.prediction_result import PredictionResult
 
 #: what GPUMD writes where a reference value is absent
 ABSENT = -1.0e6

@@ -5,8 +5,8 @@ from gpunep.model.editing import (
 )
 from gpunep.model.elements import COVALENT_RADII, ELEMENTS, atomic_number, covalent_radius
 from gpunep.model.generate import random_model
-from gpunep.model.io import read_model, read_nepfile, write_nepfile
-from gpunep.model.model import Model
+from gpunep.model.io import read_nepfile, write_nepfile
+from gpunep.model.model import Model, read_model
 from gpunep.model.restart import adaptive_sigma, make_restart
 
 __all__ = [

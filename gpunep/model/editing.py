@@ -25,7 +25,7 @@ import numpy as np
 from gpunep.model import layout
 from gpunep.model.elements import ELEMENTS
 from gpunep.model.io import parameter_vector, restart_vectors
-from gpunep.model.model import Model
+from gpunep.model.fields import AnyModel, ModelFields
 from gpunep.model.restart import (
     SIGMA_FACTOR,
     SIGMA_FLOOR,
@@ -57,12 +57,12 @@ Transform = Callable[[Trees, Fill], Trees]
 
 
 # ------------------------------------------------------------- public edits
-def augment(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None,
+def augment(model: AnyModel, n_neuron: int | None = None, l_max_4b: int | None = None,
             l_max_5b: int | None = None, has_q_112: int | bool | None = None,
             has_q_123: int | bool | None = None, has_q_233: int | bool | None = None,
             has_q_134: int | bool | None = None, charge_head: bool = False, charge_mode: int = 2,
             sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR,
-            sigma_new: float = SIGMA_NEW) -> Model:
+            sigma_new: float = SIGMA_NEW) -> AnyModel:
     """Grow neurons, enable descriptor terms and/or add a charge head, in one step.
 
     New parameters are zero (restart: ``mu = 0``, ``sigma = sigma_new``), so
@@ -144,11 +144,11 @@ def augment(model: Model, n_neuron: int | None = None, l_max_4b: int | None = No
     return _checked(target)
 
 
-def prune(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None,
+def prune(model: AnyModel, n_neuron: int | None = None, l_max_4b: int | None = None,
           l_max_5b: int | None = None, has_q_112: int | bool | None = None,
           has_q_123: int | bool | None = None, has_q_233: int | bool | None = None,
           has_q_134: int | bool | None = None, charge_head: bool = False,
-          sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR) -> Model:
+          sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR) -> AnyModel:
     """Remove neurons, descriptor blocks and/or the charge head, in one step.
 
     Neurons are ranked by :func:`neuron_importance` (on ``model`` as it is)
@@ -211,8 +211,8 @@ def prune(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None
     return _checked(target)
 
 
-def remove_species(model: Model, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
-                   sigma_floor: float = SIGMA_FLOOR) -> Model:
+def remove_species(model: AnyModel, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
+                   sigma_floor: float = SIGMA_FLOOR) -> AnyModel:
     """Drop the listed species: their networks, descriptor pairs, cutoffs and ZBL rows.
 
     What remains predicts exactly what ``model`` predicts on structures made
@@ -231,8 +231,8 @@ def remove_species(model: Model, species: Sequence[str], sigma_factor: float = S
     return _select_species(model, kept, reopen=True, sigma_factor=sigma_factor, sigma_floor=sigma_floor)
 
 
-def keep_species(model: Model, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
-                 sigma_floor: float = SIGMA_FLOOR) -> Model:
+def keep_species(model: AnyModel, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
+                 sigma_floor: float = SIGMA_FLOOR) -> AnyModel:
     """Keep only the listed species, in the model's original order (see :func:`remove_species`).
 
     Use :func:`reorder` afterwards for another order.
@@ -248,7 +248,7 @@ def keep_species(model: Model, species: Sequence[str], sigma_factor: float = SIG
     return _select_species(model, kept, reopen=True, sigma_factor=sigma_factor, sigma_floor=sigma_floor)
 
 
-def reorder(model: Model, species: Sequence[str]) -> Model:
+def reorder(model: AnyModel, species: Sequence[str]) -> AnyModel:
     """The same model with its species (type indices) in the order ``species``.
 
     Predictions do not change; neither does the restart (sigma is kept).
@@ -260,11 +260,11 @@ def reorder(model: Model, species: Sequence[str]) -> Model:
     return _select_species(model, names, reopen=False, sigma_factor=SIGMA_FACTOR, sigma_floor=SIGMA_FLOOR)
 
 
-def add_species(model: Model, species: Sequence[str], seed: int | None = None, *,
+def add_species(model: AnyModel, species: Sequence[str], seed: int | None = None, *,
                 cutoffs: Mapping[str, tuple[float, float]] | None = None,
                 zbl_parameters: Mapping[tuple[str, str], Sequence[float]] | None = None,
                 sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR,
-                sigma_new: float = SIGMA_NEW) -> Model:
+                sigma_new: float = SIGMA_NEW) -> AnyModel:
     """Append new species with freshly initialised networks and descriptor pairs.
 
     Every new parameter (each new species' network, and each descriptor pair
@@ -332,7 +332,7 @@ def add_species(model: Model, species: Sequence[str], seed: int | None = None, *
     return _checked(target)
 
 
-def neuron_importance(model: Model, second_network: bool = False) -> np.ndarray:
+def neuron_importance(model: ModelFields, second_network: bool = False) -> np.ndarray:
     """Per-neuron importance, mean over networks of ``||w0[n, :]|| (|w1[n]| + |w1_charge[n]|)``.
 
     ``second_network`` ranks the scalar (``_polar``) network of a
@@ -352,7 +352,7 @@ def neuron_importance(model: Model, second_network: bool = False) -> np.ndarray:
 
 
 # ------------------------------------------------------ the tree machinery
-def _value_trees(model: Model) -> Trees:
+def _value_trees(model: ModelFields) -> Trees:
     ann = copy.deepcopy(model.ann_parameters)
     if model.model_type == "potential_with_charges":
         ann["sqrt_epsilon_infinity"] = model.sqrt_epsilon_infinity
@@ -368,7 +368,7 @@ def _tree_map(function: Callable[..., Any], *trees: Any) -> Any:
     return float(result) if np.ndim(first) == 0 else np.asarray(result, dtype=np.float64)
 
 
-def _apply(source: Model, target: Model, transform: Transform, fill: Fill, sigma_factor: float,
+def _apply(source: ModelFields, target: ModelFields, transform: Transform, fill: Fill, sigma_factor: float,
            sigma_floor: float, sigma_new: float, reopen: bool = True) -> None:
     """Apply ``transform`` to the values and, if loaded, the restart of ``source`` into ``target``."""
     values = transform(_value_trees(source), fill)
@@ -396,7 +396,7 @@ def _no_new_parts(path: Path, shape: tuple[int, ...]) -> Any:
     raise AssertionError(f"an edit without new parameters asked for {path}")
 
 
-def _checked(model: Model) -> Model:
+def _checked(model: AnyModel) -> AnyModel:
     """Flatten the model (and restart) as the writers do, so no edit yields an unwritable model."""
     parameter_vector(model)
     if model.restart_parameters is not None:
@@ -405,7 +405,7 @@ def _checked(model: Model) -> Model:
 
 
 # ------------------------------------------------------ neurons and columns
-def descriptor_columns(model: Model) -> list[tuple[str, int]]:
+def descriptor_columns(model: ModelFields) -> list[tuple[str, int]]:
     """A name for each descriptor component, in order (NEP_SPEC §3.7).
 
     ``('radial', n)``, then ``('l1', n)`` .. ``('lL', n)`` for the 3-body
@@ -422,7 +422,7 @@ def descriptor_columns(model: Model) -> list[tuple[str, int]]:
     return columns
 
 
-def _column_map(source: Model, target: Model) -> list[int | None]:
+def _column_map(source: ModelFields, target: ModelFields) -> list[int | None]:
     """For each target descriptor column, its source column (None: a new column)."""
     index = {name: i for i, name in enumerate(descriptor_columns(source))}
     return [index.get(name) for name in descriptor_columns(target)]
@@ -479,8 +479,8 @@ def _top_neurons(importance: np.ndarray, n: int) -> list[int]:
 
 
 # ------------------------------------------------------------ species parts
-def _select_species(model: Model, kept: list[str], reopen: bool, sigma_factor: float,
-                    sigma_floor: float) -> Model:
+def _select_species(model: AnyModel, kept: list[str], reopen: bool, sigma_factor: float,
+                    sigma_floor: float) -> AnyModel:
     """Keep the species ``kept`` (in that order): subset and/or permutation."""
     check_sigma_settings(sigma_factor, sigma_floor)
     target = model.copy()
@@ -518,7 +518,7 @@ def _zbl_row(table: Mapping[tuple[str, str], np.ndarray], pair: tuple[str, str])
     return np.asarray(table[(pair[1], pair[0])], dtype=np.float64)
 
 
-def _network_shapes(model: Model) -> dict[str, tuple[int, ...]]:
+def _network_shapes(model: ModelFields) -> dict[str, tuple[int, ...]]:
     """Shape of every per-species array of a network, in file order."""
     first, second = layout.network_keys(model.model_type, model.version)
     shapes = {}
@@ -534,7 +534,7 @@ def _network_shapes(model: Model) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _fresh_parameters(model: Model, types: tuple[str, ...], added: list[str],
+def _fresh_parameters(model: ModelFields, types: tuple[str, ...], added: list[str],
                       rng: np.random.Generator) -> dict[Path, Any]:
     """U(-1, 1) draws for every new part, in a fixed order (networks, then radial, then angular pairs)."""
     draws: dict[Path, Any] = {}
@@ -551,7 +551,7 @@ def _fresh_parameters(model: Model, types: tuple[str, ...], added: list[str],
     return draws
 
 
-def _extend_cutoffs(model: Model, target: Model, added: list[str],
+def _extend_cutoffs(model: ModelFields, target: ModelFields, added: list[str],
                     cutoffs: Mapping[str, tuple[float, float]] | None) -> None:
     if not isinstance(model.radial_cutoff, list):
         if cutoffs is not None:
@@ -579,7 +579,7 @@ def _extend_cutoffs(model: Model, target: Model, added: list[str],
     target.radial_cutoff, target.angular_cutoff = radial, angular
 
 
-def _extend_zbl(model: Model, target: Model, added: list[str],
+def _extend_zbl(model: ModelFields, target: ModelFields, added: list[str],
                 zbl_parameters: Mapping[tuple[str, str], Sequence[float]] | None) -> None:
     if model.zbl_parameters is None:
         if zbl_parameters is not None:
@@ -639,7 +639,7 @@ def _requested_flags(requested: dict[str, Any]) -> dict[str, int]:
     return flags
 
 
-def _check_charge_head(model: Model, charge_mode: int) -> None:
+def _check_charge_head(model: ModelFields, charge_mode: int) -> None:
     if model.model_type == "potential_with_charges":
         raise ValueError("this model already has a charge head (model_type 'potential_with_charges')")
     if model.model_type != "potential":
@@ -655,7 +655,7 @@ def _check_charge_head(model: Model, charge_mode: int) -> None:
                          f"got {charge_mode!r}")
 
 
-def _check_descriptor_limits(model: Model) -> None:
+def _check_descriptor_limits(model: ModelFields) -> None:
     if model.n_descriptor_angular > MAX_DIM_ANGULAR or model.n_descriptor > MAX_DIM:
         raise ValueError(f"the descriptor would have {model.n_descriptor} components "
                          f"({model.n_descriptor_angular} angular); GPUMD allows at most {MAX_DIM} "
