@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 import numpy as np
 
 from gpunep.backends import get_backend
+from gpunep.charge_options import charge_options
 from gpunep.io.extxyz import iter_labelled, reference_of
 from gpunep.errors import UnsupportedModelError
 from gpunep.model import Model, read_model
@@ -111,9 +112,7 @@ def predict(
 def _backend(model: Model, name: str, precision: str | None, kspace: str,
              mean_d_correction: bool) -> "Backend":
     """The backend, with the charge-model options for charge models only (as NEPCalculator)."""
-    options = {}
-    if model.model_type == "potential_with_charges":
-        options = {"kspace": kspace, "mean_d_correction": mean_d_correction}
+    options = charge_options(model.model_type, kspace, mean_d_correction)
     try:
         return get_backend(model, name, precision, **options)
     except UnsupportedModelError as exc:

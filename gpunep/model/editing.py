@@ -25,7 +25,7 @@ import numpy as np
 from gpunep.model import layout
 from gpunep.model.elements import ELEMENTS
 from gpunep.model.io import parameter_vector, restart_vectors
-from gpunep.model.fields import AnyModel, ModelFields
+from gpunep.model.fields import MIN_L_MAX_3B, AnyModel, ModelFields
 from gpunep.model.restart import (
     SIGMA_FACTOR,
     SIGMA_FLOOR,
@@ -39,10 +39,6 @@ from gpunep.model.restart import (
 EXTRA_TERMS = ("l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
 """The optional angular invariants, in descriptor order (222, 1111, 112, 123, 233, 134)."""
 
-# The 3-body order each invariant reads s components of (NEP_SPEC §3.6); with a
-# smaller l_max_3b GPUMD's force kernel reads uninitialised memory.
-_REQUIRED_L_MAX_3B = {"l_max_4b": 2, "l_max_5b": 1, "has_q_112": 2, "has_q_123": 3,
-                      "has_q_233": 3, "has_q_134": 4}
 
 # GPUMD's compile-time and trainer limits (NEP_SPEC §1.7, §2.2, §6.4).
 MAX_DIM = 103
@@ -101,8 +97,8 @@ def augment(model: AnyModel, n_neuron: int | None = None, l_max_4b: int | None =
                 raise ValueError(f"augment cannot turn {name} off (it is {current}); "
                                  f"use prune({name}=0) to remove that descriptor block")
             raise ValueError(f"augment cannot lower {name} from {current} to {value}; use prune({name}={value})")
-        if value and model.l_max_3b < _REQUIRED_L_MAX_3B[name]:
-            raise ValueError(f"{name} needs l_max_3b >= {_REQUIRED_L_MAX_3B[name]} (its invariant reads "
+        if value and model.l_max_3b < MIN_L_MAX_3B[name]:
+            raise ValueError(f"{name} needs l_max_3b >= {MIN_L_MAX_3B[name]} (its invariant reads "
                              f"those 3-body sums, NEP_SPEC §3.6); this model has l_max_3b = {model.l_max_3b}")
     target = model.copy()
     for name, value in flags.items():

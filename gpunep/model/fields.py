@@ -21,6 +21,12 @@ from gpunep.model.elements import atomic_number, covalent_radius
 #: any model class: functions that return an edited copy return the class they were given
 AnyModel = TypeVar("AnyModel", bound="ModelFields")
 
+# The 3-body order each invariant reads s components of (NEP_SPEC §3.6); with a
+# smaller l_max_3b GPUMD's force kernel reads uninitialised memory.
+#: flag of an extra angular invariant -> the smallest l_max_3b it can be enabled with
+MIN_L_MAX_3B = {"l_max_4b": 2, "l_max_5b": 1, "has_q_112": 2, "has_q_123": 3,
+                "has_q_233": 3, "has_q_134": 4}
+
 MODEL_TYPES = ("potential", "potential_with_charges", "dipole", "polarizability", "temperature")
 
 
