@@ -200,6 +200,24 @@ def test_no_import_cycle_between_packages():
     assert not cycles, "package-level import cycles:\n" + "\n".join(map(_format, cycles))
 
 
+def test_the_engine_never_imports_the_reference():
+    # the reference is the independent check of the kernels: nothing of it may reach them
+    graph = module_graph()
+    for module in MODULES:
+        if module.startswith(("gpunep.engine", "gpunep.executors")):
+            imported = sorted(t for t in graph[module] if t.startswith("gpunep.reference"))
+            assert not imported, f"{module} imports {imported}"
+
+
+def test_the_model_package_is_a_leaf():
+    graph = module_graph()
+    for module in MODULES:
+        if module.startswith("gpunep.model"):
+            outside = sorted(t for t in graph[module]
+                             if not t.startswith("gpunep.model") and t != "gpunep.errors")
+            assert not outside, f"{module} imports {outside}"
+
+
 def test_the_temporary_allowances_are_confined_to_the_rewrite_and_still_needed():
     graph = module_graph()
     for source, target in ENGINE_CYCLES_TO_BREAK:
