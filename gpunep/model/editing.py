@@ -90,28 +90,13 @@ def augment(model: AnyModel, n_neuron: int | None = None, l_max_4b: int | None =
     check_sigma_settings(sigma_factor, sigma_floor, sigma_new)
     flags = _requested_flags(dict(l_max_4b=l_max_4b, l_max_5b=l_max_5b, has_q_112=has_q_112,
                                   has_q_123=has_q_123, has_q_233=has_q_233, has_q_134=has_q_134))
-    for name, value in flags.items():
-        current = getattr(model, name)
-        if value < current:
-            if value == 0:
-                raise ValueError(f"augment cannot turn {name} off (it is {current}); "
-                                 f"use prune({name}=0) to remove that descriptor block")
-            raise ValueError(f"augment cannot lower {name} from {current} to {value}; use prune({name}={value})")
-        if value and model.l_max_3b < MIN_L_MAX_3B[name]:
-            raise ValueError(f"{name} needs l_max_3b >= {MIN_L_MAX_3B[name]} (its invariant reads "
-                             f"those 3-body sums, NEP_SPEC §3.6); this model has l_max_3b = {model.l_max_3b}")
+    _check_growing_flags(model, flags)
     target = model.copy()
     for name, value in flags.items():
         setattr(target, name, value)
     old_neurons = model.n_neuron
     if n_neuron is not None:
-        n_neuron = _positive_int(n_neuron, "n_neuron")
-        if n_neuron < old_neurons:
-            raise ValueError(f"augment cannot reduce n_neuron from {old_neurons} to {n_neuron}; "
-                             f"use prune(n_neuron={n_neuron})")
-        if n_neuron > MAX_NEURON:
-            raise ValueError(f"n_neuron={n_neuron} exceeds GPUMD's limit of {MAX_NEURON} neurons")
-        target.n_neuron = n_neuron
+        target.n_neuron = _grown_neurons(old_neurons, n_neuron)
     if charge_head:
         _check_charge_head(model, charge_mode)
         target.model_type = "potential_with_charges"
@@ -620,6 +605,31 @@ def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _check_growing_flags(model: ModelFields, flags: dict[str, int]) -> None:
+    """Refuse invariant settings that augment cannot make: lower than now, or without their l_max_3b."""
+    for name, value in flags.items():
+        current = getattr(model, name)
+        if value < current:
+            if value == 0:
+                raise ValueError(f"augment cannot turn {name} off (it is {current}); "
+                                 f"use prune({name}=0) to remove that descriptor block")
+            raise ValueError(f"augment cannot lower {name} from {current} to {value}; use prune({name}={value})")
+        if value and model.l_max_3b < MIN_L_MAX_3B[name]:
+            raise ValueError(f"{name} needs l_max_3b >= {MIN_L_MAX_3B[name]} (its invariant reads "
+                             f"those 3-body sums, NEP_SPEC §3.6); this model has l_max_3b = {model.l_max_3b}")
+
+
+def _grown_neurons(old_neurons: int, n_neuron: Any) -> int:
+    """The hidden-layer size augment grows to: an integer, not smaller, within GPUMD's limit."""
+    n_neuron = _positive_int(n_neuron, "n_neuron")
+    if n_neuron < old_neurons:
+        raise ValueError(f"augment cannot reduce n_neuron from {old_neurons} to {n_neuron}; "
+                         f"use prune(n_neuron={n_neuron})")
+    if n_neuron > MAX_NEURON:
+        raise ValueError(f"n_neuron={n_neuron} exceeds GPUMD's limit of {MAX_NEURON} neurons")
+    return n_neuron
 
 
 def _requested_flags(requested: dict[str, Any]) -> dict[str, int]:

@@ -101,6 +101,45 @@ def parse_model(filename: str | os.PathLike) -> ModelFields:
 
 
 def _parse_header(lines: _Lines) -> dict[str, Any]:
+    """The header lines of nep.txt as Model fields, plus ``first_value_line``."""
+    header, has_zbl = _parse_model_line(lines)
+    index = 1
+    if has_zbl:
+        zbl = _header_line(lines, index, "zbl", (3, 4))
+        r_in = lines.number(zbl[1], index + 1, "zbl inner cutoff")
+        r_out = lines.number(zbl[2], index + 1, "zbl outer cutoff")
+        header["zbl"] = (r_in, r_out)
+        if len(zbl) == 4:
+            header["zbl_typewise_cutoff_factor"] = lines.number(zbl[3], index + 1, "zbl typewise factor")
+        index += 1
+    _parse_cutoff_line(lines, index, header)
+    index += 1
+    n_max = _header_line(lines, index, "n_max", (3,))
+    header["n_max_radial"] = _integer(lines, n_max[1], index + 1, "n_max radial")
+    header["n_max_angular"] = _integer(lines, n_max[2], index + 1, "n_max angular")
+    index += 1
+    basis = _header_line(lines, index, "basis_size", (3,))
+    header["n_basis_radial"] = _integer(lines, basis[1], index + 1, "basis_size radial")
+    header["n_basis_angular"] = _integer(lines, basis[2], index + 1, "basis_size angular")
+    index += 1
+    l_max = _header_line(lines, index, "l_max", (2, 3, 4, 5, 6, 7, 8))
+    flags = [_integer(lines, tok, index + 1, "l_max") for tok in l_max[1:]] + [0] * (8 - len(l_max))
+    names = ("l_max_3b", "l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
+    header.update(zip(names, flags))
+    if not 1 <= header["l_max_3b"] <= 8:
+        raise lines.error(index + 1, f"l_max for 3-body terms must be 1..8, got {header['l_max_3b']}")
+    index += 1
+    ann = _header_line(lines, index, "ANN", (2, 3))
+    header["n_neuron"] = _integer(lines, ann[1], index + 1, "ANN neurons", minimum=1)
+    if len(ann) == 3 and _integer(lines, ann[2], index + 1, "ANN second layer") != 0:
+        raise lines.error(index + 1, "two-hidden-layer models (ANN N1 N2 with N2 > 0) are training-only "
+                                     "and not supported")
+    header["first_value_line"] = index + 1
+    return header
+
+
+def _parse_model_line(lines: _Lines) -> tuple[dict[str, Any], bool]:
+    """The first line (``nep4_zbl 2 Te Pb``): version, model type, species; and whether a zbl line follows."""
     if not lines.lines:
         raise lines.error(None, "the file is empty")
     tokens = lines.lines[0].split()
@@ -138,15 +177,12 @@ def _parse_header(lines: _Lines) -> dict[str, Any]:
     header: dict[str, Any] = dict(version=version, model_type=model_type, types=types,
                                   charge_mode=int(suffix[7]) if model_type == "potential_with_charges" else None,
                                   zbl=None, zbl_typewise_cutoff_factor=None)
-    index = 1
-    if has_zbl:
-        zbl = _header_line(lines, index, "zbl", (3, 4))
-        r_in = lines.number(zbl[1], index + 1, "zbl inner cutoff")
-        r_out = lines.number(zbl[2], index + 1, "zbl outer cutoff")
-        header["zbl"] = (r_in, r_out)
-        if len(zbl) == 4:
-            header["zbl_typewise_cutoff_factor"] = lines.number(zbl[3], index + 1, "zbl typewise factor")
-        index += 1
+    return header, has_zbl
+
+
+def _parse_cutoff_line(lines: _Lines, index: int, header: dict[str, Any]) -> None:
+    """The cutoff line (uniform, per type, or with legacy typewise factors) and the max neighbor counts."""
+    n_types = len(header["types"])
     n_typewise = 2 * n_types + 3
     counts = (5, 8, n_typewise) if n_types > 1 else (5, 8)
     cutoff = _header_line(lines, index, "cutoff", counts)
@@ -178,29 +214,6 @@ def _parse_header(lines: _Lines) -> dict[str, Any]:
         if not (0 < rc_a <= rc_r):
             raise lines.error(line, f"cutoffs must satisfy 0 < angular <= radial, got radial {rc_r:g}, "
                                     f"angular {rc_a:g}")
-    index += 1
-    n_max = _header_line(lines, index, "n_max", (3,))
-    header["n_max_radial"] = _integer(lines, n_max[1], index + 1, "n_max radial")
-    header["n_max_angular"] = _integer(lines, n_max[2], index + 1, "n_max angular")
-    index += 1
-    basis = _header_line(lines, index, "basis_size", (3,))
-    header["n_basis_radial"] = _integer(lines, basis[1], index + 1, "basis_size radial")
-    header["n_basis_angular"] = _integer(lines, basis[2], index + 1, "basis_size angular")
-    index += 1
-    l_max = _header_line(lines, index, "l_max", (2, 3, 4, 5, 6, 7, 8))
-    flags = [_integer(lines, tok, index + 1, "l_max") for tok in l_max[1:]] + [0] * (8 - len(l_max))
-    names = ("l_max_3b", "l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
-    header.update(zip(names, flags))
-    if not 1 <= header["l_max_3b"] <= 8:
-        raise lines.error(index + 1, f"l_max for 3-body terms must be 1..8, got {header['l_max_3b']}")
-    index += 1
-    ann = _header_line(lines, index, "ANN", (2, 3))
-    header["n_neuron"] = _integer(lines, ann[1], index + 1, "ANN neurons", minimum=1)
-    if len(ann) == 3 and _integer(lines, ann[2], index + 1, "ANN second layer") != 0:
-        raise lines.error(index + 1, "two-hidden-layer models (ANN N1 N2 with N2 > 0) are training-only "
-                                     "and not supported")
-    header["first_value_line"] = index + 1
-    return header
 
 
 _NOT_DECIMAL = re.compile(r"[^0-9.eE+\- \t\n]")
