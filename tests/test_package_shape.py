@@ -262,3 +262,46 @@ def test_no_function_over_80_lines_without_a_reason():
 def test_every_module_opens_with_a_docstring(module):
     docstring = ast.get_docstring(TREES[module])
     assert docstring and docstring.strip(), f"{MODULES[module]} has no opening docstring"
+
+
+# ------------------------------------------------------------- README's Layout table
+README = PACKAGE.parent / "README.md"
+
+
+def layout_paths() -> list[str]:
+    """The paths in the first column of README's Layout table.
+
+    A name without a folder (``prediction.py`` after ``gpunep/calculator.py``)
+    lies in the folder of the path before it in the same cell.
+    """
+    text = README.read_text()
+    section = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    paths = []
+    for line in section.splitlines():
+        cells = line.split("|")
+        if len(cells) < 3 or not cells[1].strip().startswith("`"):
+            continue
+        folder = ""
+        for name in cells[1].replace("`", " ").replace(",", " ").split():
+            if "/" in name.rstrip("/"):
+                folder = name.rstrip("/").rpartition("/")[0] + "/"
+                paths.append(name)
+            else:
+                paths.append(folder + name)
+    return paths
+
+
+def test_every_path_in_the_layout_table_exists():
+    paths = layout_paths()
+    assert len(paths) > 10
+    missing = [p for p in paths if not (README.parent / p).exists()]
+    assert not missing, f"README's Layout table names paths that do not exist: {missing}"
+
+
+def test_every_part_of_the_package_is_in_the_layout_table():
+    listed = {p.rstrip("/") for p in layout_paths()}
+    parts = sorted(f"gpunep/{path.name}" for path in PACKAGE.iterdir()
+                   if (path.is_dir() and (path / "__init__.py").is_file())
+                   or (path.suffix == ".py" and path.name != "__init__.py"))
+    missing = [p for p in parts if p not in listed]
+    assert not missing, f"README's Layout table does not name {missing}"
