@@ -30,6 +30,7 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from gpunep.backends import get_backend
+from gpunep.charge_options import charge_options
 from gpunep.model import Model, read_model
 from gpunep.structures import pack
 
@@ -81,9 +82,7 @@ class NEPCalculator(Calculator):
         super().__init__(**kwargs)
         self.model = model if isinstance(model, Model) else read_model(model)
         self.implemented_properties = list(_PROPERTIES[self.model.model_type])
-        options = {}
-        if self.model.model_type == "potential_with_charges":
-            options = {"kspace": kspace, "mean_d_correction": mean_d_correction}
+        options = charge_options(self.model.model_type, kspace, mean_d_correction)
         self.backend = get_backend(self.model, backend, precision, **options)
 
     def get_property(self, name: str, atoms: Atoms | None = None, allow_calculation: bool = True):

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 import numpy as np
 
 from gpunep.backends import get_backend
+from gpunep.charge_options import charge_options
 from gpunep.io.extxyz import iter_labelled, reference_of
 from gpunep.errors import UnsupportedModelError
-from gpunep.metrics import ErrorTable, error_table
 from gpunep.model import Model, read_model
+from gpunep.prediction_result import PredictionResult, ReferenceArrays
 from gpunep.structures import Batch, BatchResult, pack
 
 if TYPE_CHECKING:
@@ -34,136 +35,6 @@ GPU_MEMORY_FRACTION = 0.5
 HOST_MEMORY_FRACTION = 0.25
 #: never pack more atoms than this into one batch, whatever the budget says
 MAX_ATOMS_PER_BATCH = 1_000_000
-
-
-@dataclass
-class ReferenceArrays:
-    """Reference values of a data set (NaN where a structure has none).
-
-    Attributes
-    ----------
-    energy : (S,) total energy (eV)
-    forces : (N, 3) eV/Å
-    virial : (S, 3, 3) total virial, GPUMD's sign (eV)
-    charge : (S,) total charge (e)
-    dipole : (S, 3) dipole targets (``dipole=``)
-    polarizability : (S, 3, 3) polarizability targets (``pol=``)
-    bec : (N, 3, 3) Born effective charge targets (``bec:R:9``, e)
-    """
-
-    energy: np.ndarray
-    forces: np.ndarray
-    virial: np.ndarray
-    charge: np.ndarray
-    dipole: np.ndarray
-    polarizability: np.ndarray
-    bec: np.ndarray
-
-
-@dataclass
-class PredictionResult:
-    """Predictions for every structure of a data set, plus the reference values it held.
-
-    Attributes
-    ----------
-    species : the model's species; ``types`` index into it
-    types : (N,) model type index per atom
-    offsets : (S + 1,) the atoms of structure s are ``offsets[s]:offsets[s + 1]``
-    volumes : (S,) |det(cell)| in Å³ (0 for structures without a cell)
-    config_types : (S,) the data set's ``config_type`` labels ('' when absent)
-    model_type : the model's type (``'potential'``, ``'potential_with_charges'``,
-        ``'dipole'``, ``'polarizability'``)
-    energy : (S,) total energy (eV; charge models include the electrostatics)
-    virial : (S, 3, 3) total virial ``W = -sum r_ij (x) f_ij`` (eV, GPUMD's sign)
-    energies : (N,) per-atom energies (eV)
-    forces : (N, 3) eV/Å
-    descriptors : (N, dim) scaled descriptors, or None
-    reference : the data set's reference values
-    backend, precision : what computed the predictions
-    charges : (N,) charge models: the neutralised charges (e), else None
-    raw_charges : (N,) charge models: the network's charges before
-        neutralisation (GPUMD's charge_train.out), else None
-    bec : (N, 3, 3) charge models: Born effective charges (e), else None
-    dipole : (S, 3) dipole models: each structure's dipole, else None
-    polarizability : (S, 3, 3) polarizability models: each structure's
-        polarizability, else None
-
-    Dipole and polarizability models give no energy: their ``energy``,
-    ``virial``, ``energies`` and ``forces`` are None.
-    """
-
-    species: tuple[str, ...]
-    types: np.ndarray
-    offsets: np.ndarray
-    volumes: np.ndarray
-    config_types: list[str]
-    model_type: str
-    energy: np.ndarray | None
-    virial: np.ndarray | None
-    energies: np.ndarray | None
-    forces: np.ndarray | None
-    descriptors: np.ndarray | None
-    reference: ReferenceArrays
-    backend: str
-    precision: str
-    charges: np.ndarray | None = None
-    raw_charges: np.ndarray | None = None
-    bec: np.ndarray | None = None
-    dipole: np.ndarray | None = None
-    polarizability: np.ndarray | None = None
-
-    @property
-    def n_structures(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def n_atoms(self) -> int:
-        return int(self.offsets[-1])
-
-    @property
-    def n_atoms_per_structure(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    @property
-    def symbols(self) -> np.ndarray:
-        """(N,) chemical symbol of every atom."""
-        return np.asarray(self.species, dtype=object)[self.types]
-
-    @property
-    def stress(self) -> np.ndarray | None:
-        """(S, 6) ASE stress ``-W / V`` in Voigt order xx yy zz yz xz xy (eV/Å³).
-
-        NaN for structures whose cell has no volume (a molecule without a
-        cell), where a stress is undefined; None for models without a virial
-        (dipole, polarizability).
-        """
-        from gpunep.io.extxyz import VOIGT_SIX, six_from_matrix
-
-        if self.virial is None:
-            return None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            volume = np.where(self.volumes > 0, self.volumes, np.nan)[:, None]
-            return -six_from_matrix(self.virial, VOIGT_SIX) / volume
-
-    def structure_slice(self, s: int) -> slice:
-        """The atoms of structure ``s`` in the per-atom arrays."""
-        return slice(int(self.offsets[s]), int(self.offsets[s + 1]))
-
-    def rmse(self, title: str = "") -> ErrorTable:
-        """Errors against the data set's reference values, per property, species and config_type.
-
-        Energy in eV/atom, force components in eV/Å, virial in eV/atom (six
-        components, xx yy zz xy yz zx), Born effective charges in e, dipole
-        and polarizability per atom, as GPUMD reports them (see
-        :data:`gpunep.metrics.PROPERTIES`); properties without reference
-        values (e.g. charges) have no rows. See :mod:`gpunep.metrics` for the groups.
-        """
-        from gpunep.io.gpumd_files import prediction_columns, reference_columns
-
-        pred, ref = prediction_columns(self), reference_columns(self)
-        pred.pop("stress", None)
-        ref.pop("stress", None)
-        return error_table(pred, ref, self.symbols, self.offsets, self.config_types, title=title)
 
 
 def predict(
@@ -241,9 +112,7 @@ def predict(
 def _backend(model: Model, name: str, precision: str | None, kspace: str,
              mean_d_correction: bool) -> "Backend":
     """The backend, with the charge-model options for charge models only (as NEPCalculator)."""
-    options = {}
-    if model.model_type == "potential_with_charges":
-        options = {"kspace": kspace, "mean_d_correction": mean_d_correction}
+    options = charge_options(model.model_type, kspace, mean_d_correction)
     try:
         return get_backend(model, name, precision, **options)
     except UnsupportedModelError as exc:

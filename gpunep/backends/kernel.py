@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from gpunep.backends.base import Backend
 from gpunep.engine.model_arrays import check_supported
 from gpunep.engine.evaluator import Evaluator, NeighborMaxima
-from gpunep.reference.ewald import KSPACE
+from gpunep.engine.kspace import KSPACE
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:

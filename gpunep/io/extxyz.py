@@ -32,12 +32,10 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from gpunep.properties import GPUMD_SIX, VOIGT_SIX, symmetric_from_six
+
 if TYPE_CHECKING:
     from ase import Atoms
-
-# Index pairs of the 6-component orders into a symmetric 3x3 matrix.
-GPUMD_SIX = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (2, 0))   # xx yy zz xy yz zx
-VOIGT_SIX = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))   # xx yy zz yz xz xy
 
 _EXTXYZ_SUFFIXES = (".xyz", ".extxyz")
 _SIX_COMPONENTS = re.compile(r'\b(virial|stress)=(["\'])([^"\']*)\2', re.IGNORECASE)
@@ -67,19 +65,6 @@ class Reference:
     dipole: np.ndarray
     polarizability: np.ndarray
     bec: np.ndarray
-
-
-def symmetric_from_six(values: np.ndarray, order: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """The symmetric 3x3 matrix whose six independent entries are ``values`` in ``order``."""
-    matrix = np.zeros((3, 3))
-    for value, (a, b) in zip(values, order):
-        matrix[a, b] = matrix[b, a] = value
-    return matrix
-
-
-def six_from_matrix(matrix: np.ndarray, order: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """The six entries of ``matrix`` (..., 3, 3) in ``order``, shape (..., 6)."""
-    return np.stack([matrix[..., a, b] for a, b in order], axis=-1)
 
 
 def reference_of(atoms: "Atoms", where: str = "structure") -> Reference:

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gpunep.engine.kspace import KSPACE, check_periodic, ewald_alpha, kvectors
 from gpunep.engine.plans import ModelPlan
-from gpunep.reference.charges import check_periodic, ewald_alpha
-from gpunep.reference.ewald import KSPACE, kvectors
 
 if TYPE_CHECKING:
     from gpunep.engine.evaluator import Evaluator
