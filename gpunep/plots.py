@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gpunep.io.file_set import naming
+
 if TYPE_CHECKING:
     from gpunep.prediction import PredictionResult
 
@@ -88,6 +90,7 @@ def _draw(pred: np.ndarray, ref: np.ndarray, prop: str, unit: str, path: Path) -
         ax.set_ylabel(f"predicted {prop} ({unit})")
         ax.legend(loc="upper left", frameon=False)
         fig.tight_layout()
-        fig.savefig(path)
+        with naming(path):
+            fig.savefig(path)
     finally:
         plt.close(fig)
