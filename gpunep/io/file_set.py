@@ -16,7 +16,7 @@ import os
 import secrets
 import shutil
 import stat
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
@@ -59,7 +59,8 @@ def write_together(writers: Mapping[str | os.PathLike, Writer]) -> list[Path]:
                 raise _renamed(exc, target) from exc
     except BaseException:
         for temp, _ in staged:
-            temp.unlink(missing_ok=True)
+            with suppress(OSError):   # a temporary file that could not even be made
+                temp.unlink(missing_ok=True)
         raise
     return _rename_all(staged)
 
