@@ -24,6 +24,7 @@ from ase.build import bulk
 from gpunep import NEPCalculator
 from gpunep.backends import get_backend
 from gpunep.model import random_model
+from gpunep.structures import pack
 
 MODEL = random_model(("Si", "C"), cutoff=(5.0, 4.0), n_neuron=8, l_max=(4, 2, 1), seed=5)
 BACKENDS = [("reference", None), ("host", "float64")]
@@ -67,8 +68,6 @@ def test_an_atom_far_outside_the_cell_gives_the_wrapped_structures_numbers(backe
     far.positions = atoms.positions - shifts @ atoms.cell[:]
     wrapped = _exactly_wrapped(far, -shifts)
     engine = get_backend(MODEL, backend, precision)
-    from gpunep.structures import pack
-
     got, want = engine.evaluate(pack(far, MODEL)), engine.evaluate(pack(wrapped, MODEL))
     for name in ("energy", "energies", "forces", "virial", "virials"):
         value, expected = getattr(got, name), getattr(want, name)
@@ -105,8 +104,6 @@ SIZES = [(2, 2, 1)] * 4
 
 
 def test_one_kernel_backend_shared_by_threads_gives_the_serial_results():
-    from gpunep.structures import pack
-
     engine = get_backend(MODEL, "host", "float32")
     batches = [pack(silicon_carbide(seed=k, repeat=r), MODEL) for k, r in enumerate(SIZES)]
     serial = [engine.evaluate(b) for b in batches]
@@ -129,7 +126,7 @@ def test_one_calculator_shared_by_threads_gives_the_serial_results(backend):
         atoms = structures[k].copy()
         return calc.get_potential_energy(atoms), calc.get_forces(atoms), calc.get_stress(atoms)
 
-    for k, runs in enumerate(_evaluate_in_threads(work, repeats=3 if backend == "reference" else 6)):
+    for k, runs in enumerate(_evaluate_in_threads(work)):
         for energy, forces, stress in runs:
             assert energy == serial[k][0]
             np.testing.assert_array_equal(forces, serial[k][1])

@@ -85,6 +85,10 @@ def test_no_stress_without_a_three_dimensional_cell():
     flat.calc = NEPCalculator(MODEL, backend="reference")
     with pytest.raises(PropertyNotImplementedError, match="three-dimensional cell"):
         flat.get_stress()
+    from gpunep import predict
+
+    # predict agrees: no stress (NaN) where the calculator has none
+    assert np.isnan(predict(MODEL, [atoms, slab, flat], backend="reference").stress).all()
 
 
 @pytest.mark.parametrize("pbc", [(True, True, False), (False, False, False)])
