@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gpunep.properties import PROPERTIES
+from gpunep.io.file_set import naming
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -54,7 +55,9 @@ def parity_plots(result: "PredictionResult", directory: str | os.PathLike,
         if not keep.any():
             continue
         path = directory / f"{prefix}{prop}.png"
-        parity_figure(p[keep].reshape(-1), r[keep].reshape(-1), prop, PROPERTIES[prop].unit).savefig(path)
+        figure = parity_figure(p[keep].reshape(-1), r[keep].reshape(-1), prop, PROPERTIES[prop].unit)
+        with naming(path):
+            figure.savefig(path)
         written.append(path)
     return written
 

@@ -20,7 +20,8 @@ import numpy as np
 from gpunep.backends import get_backend
 from gpunep.charge_options import charge_options
 from gpunep.io.extxyz import iter_labelled, reference_of
-from gpunep.errors import UnsupportedModelError
+from gpunep.errors import StructureError, UnsupportedModelError
+from gpunep.geometry import cell_volume
 from gpunep.model import Model, read_model
 from gpunep.prediction_result import PredictionResult, ReferenceArrays
 from gpunep.structures import Batch, BatchResult, pack
@@ -82,10 +83,14 @@ def predict(
 
     Raises
     ------
+    StructureError
+        (a ``ValueError``) A structure the model cannot evaluate: unknown
+        species, NaN positions, a degenerate or too thin periodic cell, two
+        atoms at the same position, a non-finite result, ... The message names
+        the structure (file, frame and line for extxyz files) and the cause;
+        the original error is its ``__cause__``.
     ValueError
-        A structure the model cannot evaluate (unknown species, NaN
-        positions, degenerate cell) or a bad reference value, naming the
-        structure (file, frame and line for extxyz files).
+        A bad reference value, naming the structure.
     MemoryError
         A single structure does not fit in memory.
     UnsupportedModelError
@@ -101,7 +106,10 @@ def predict(
     with _progress_bar(progress, total) as bar:
         for labels, atoms_list in planner.batches(source):
             batch = _pack(atoms_list, labels, model)
-            result = _evaluate(engine, batch, descriptors, planner)
+            try:
+                result = _evaluate(engine, batch, descriptors, planner)
+            except _STRUCTURE_FAULTS as exc:
+                raise _culprit(engine, batch, labels, descriptors, exc)
             chunks.append(_Chunk(batch, result, [reference_of(a, w) for w, a in zip(labels, atoms_list)]))
             bar.update(len(atoms_list))
     if not chunks:
@@ -197,8 +205,34 @@ def _pack(atoms_list: list["Atoms"], labels: list[str], model: Model) -> Batch:
             try:
                 pack(atoms, model)
             except ValueError as exc:
-                raise ValueError(f"{label}: {exc}".replace(": structure:", ":")) from None
+                raise StructureError(label, str(exc).removeprefix("structure: ")) from None
         raise
+
+
+#: what evaluating a structure raises when the structure (not the machine) is at fault
+_STRUCTURE_FAULTS = (ValueError, ArithmeticError, NotImplementedError)
+
+
+def _culprit(engine: "Backend", batch: Batch, labels: list[str], descriptors: bool,
+             error: Exception) -> StructureError:
+    """The error of the first structure of ``batch`` that fails alone, named by its label.
+
+    Evaluated alone, a structure's error also numbers atoms within the
+    structure rather than within the batch.
+    """
+    for s, label in enumerate(labels):
+        try:
+            engine.evaluate(batch.structure(s), descriptors=descriptors).check_finite()
+        except _STRUCTURE_FAULTS as exc:
+            return _named(label, exc)
+    return _named(f"{labels[0]} .. {labels[-1]}" if len(labels) > 1 else labels[0], error)
+
+
+def _named(where: str, exc: Exception) -> StructureError:
+    named = StructureError(where, f"{exc}" if isinstance(exc, ValueError) else
+                           f"{type(exc).__name__}: {exc}")
+    named.__cause__ = exc
+    return named
 
 
 def _evaluate(engine: "Backend", batch: Batch, descriptors: bool, planner: _BatchPlanner) -> BatchResult:
@@ -254,7 +288,7 @@ def _assemble(model: Model, engine: "Backend", chunks: list[_Chunk], descriptors
         species=tuple(model.types),
         types=np.concatenate([c.batch.types for c in chunks]),
         offsets=offsets,
-        volumes=np.abs(np.linalg.det(np.concatenate([c.batch.cells for c in chunks]))),
+        volumes=np.array([cell_volume(cell) for c in chunks for cell in c.batch.cells]),
         config_types=[r.config_type for r in refs],
         model_type=model.model_type,
         energy=result.energy, virial=result.virial, energies=result.energies,

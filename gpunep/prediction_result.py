@@ -49,7 +49,8 @@ class PredictionResult:
     species : the model's species; ``types`` index into it
     types : (N,) model type index per atom
     offsets : (S + 1,) the atoms of structure s are ``offsets[s]:offsets[s + 1]``
-    volumes : (S,) |det(cell)| in Å³ (0 for structures without a cell)
+    volumes : (S,) |det(cell)| in Å³, 0 for structures without a three-dimensional
+        cell (:func:`gpunep.geometry.cell_volume`)
     config_types : (S,) the data set's ``config_type`` labels ('' when absent)
     model_type : the model's type (``'potential'``, ``'potential_with_charges'``,
         ``'dipole'``, ``'polarizability'``)
@@ -113,8 +114,9 @@ class PredictionResult:
     def stress(self) -> np.ndarray | None:
         """(S, 6) ASE stress ``-W / V`` in Voigt order xx yy zz yz xz xy (eV/Å³).
 
-        NaN for structures whose cell has no volume (a molecule without a
-        cell), where a stress is undefined; None for models without a virial
+        NaN for structures without a three-dimensional cell (a molecule
+        without a cell), where a stress is undefined, as in
+        :class:`~gpunep.calculator.NEPCalculator`; None for models without a virial
         (dipole, polarizability).
         """
         if self.virial is None:

@@ -8,6 +8,7 @@ numpy reference to round-off.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from gpunep.backends.base import Backend
@@ -58,6 +59,16 @@ class KernelBackend(Backend):
         No C++ compiler (host) or no CuPy/GPU (cuda).
     ValueError
         An unknown precision or kspace.
+
+    Notes
+    -----
+    Thread safety: one backend may be shared by threads. Its evaluator keeps
+    device buffers and neighbor-list capacities between calls (reused while
+    the batch size stays the same), so :meth:`evaluate` holds a lock and
+    evaluations of one backend run one at a time; each gets exactly the
+    numbers a serial call gives. For parallel evaluations give each thread
+    its own backend (buffers are per backend), or pack the structures into
+    one batch, which the kernels spread over all cores or the whole GPU.
     """
 
     def __init__(self, model: "Model", executor: str, precision: str | None = None, *,
@@ -78,6 +89,7 @@ class KernelBackend(Backend):
         self.mean_d_correction = bool(mean_d_correction)
         self.evaluator = Evaluator(model, load_module(executor, precision), kspace=kspace,
                                    mean_d_correction=mean_d_correction)
+        self._lock = threading.Lock()
 
     @property
     def neighbor_maxima(self) -> NeighborMaxima | None:
@@ -90,5 +102,7 @@ class KernelBackend(Backend):
         return self.evaluator.neighbor_maxima
 
     def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
-        return self.evaluator.evaluate(batch, descriptors=descriptors)
+        # One evaluation at a time: the evaluator's buffers are shared between calls.
+        with self._lock:
+            return self.evaluator.evaluate(batch, descriptors=descriptors)
 

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gpunep.properties import EV_PER_A3_TO_GPA, GPUMD_SIX, PROPERTIES, properties_of, six_from_matrix
+from gpunep.io.file_set import naming, staged_directory
 
 if TYPE_CHECKING:
     from gpunep.prediction_result import PredictionResult
@@ -131,16 +132,29 @@ def write_prediction(result: "PredictionResult", directory: str | os.PathLike,
     Parameters
     ----------
     result : what :func:`gpunep.predict` returned
-    directory : created if needed; existing files of the same names are replaced
+    directory : created if needed; existing files of the same names are replaced,
+        all of them or (when a write fails) none
     descriptors : ``'atom'`` (one row per atom), ``'structure'`` (the mean
         over each structure's atoms) or None; needs ``result.descriptors``
 
     Returns
     -------
     The paths written.
+
+    Raises
+    ------
+    OSError
+        A file could not be written (full disk, file-size limit, permissions):
+        the message names it, and no file in ``directory`` has changed.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    with staged_directory(directory) as staging:
+        written = _write_files(result, staging, descriptors)
+    return [directory / path.name for path in written]
+
+
+def _write_files(result: "PredictionResult", directory: Path, descriptors: str | None) -> list[Path]:
+    """The files of :func:`write_prediction`, written straight into ``directory``."""
     pred, ref = result.columns(), _stored_reference_columns(result)
     written = []
     for key in pred:
@@ -168,7 +182,7 @@ def write_descriptors(result: "PredictionResult", path: str | os.PathLike, mode:
     else:
         raise ValueError(f"descriptor mode must be 'atom' or 'structure', not {mode!r}")
     path = Path(path)
-    with open(path, "w") as handle:
+    with naming(path), open(path, "w") as handle:
         for row in rows:
             handle.write("".join(f"{v:g} " for v in row) + "\n")
     return path
@@ -177,7 +191,7 @@ def write_descriptors(result: "PredictionResult", path: str | os.PathLike, mode:
 def write_table(path: str | os.PathLike, rows: np.ndarray) -> None:
     """Write a 2D array with C's ``%g``, one space between values, no trailing space."""
     fmt = " ".join(["%g"] * rows.shape[1])
-    with open(path, "w") as handle:
+    with naming(path), open(path, "w") as handle:
         handle.writelines(fmt % tuple(row) + "\n" for row in rows.tolist())
 
 

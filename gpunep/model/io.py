@@ -38,7 +38,8 @@ class _Lines:
     def __init__(self, filename: str | os.PathLike):
         self.filename = str(filename)
         try:
-            with open(filename, encoding="utf-8", newline="") as handle:
+            # utf-8-sig: a byte order mark (some Windows editors write one) opens the file unread
+            with open(filename, encoding="utf-8-sig", newline="") as handle:
                 text = handle.read()
         except UnicodeDecodeError as exc:
             raise ModelFileError(self.filename, f"not a text file ({exc.reason})") from None
