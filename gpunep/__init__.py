@@ -1,8 +1,13 @@
-"""gpunep: evaluate and edit NEP models on NVIDIA GPUs (and CPUs), from Python."""
+"""gpunep: evaluate and edit NEP models on NVIDIA GPUs (and CPUs), from Python.
+
+This module only re-exports the public API; the README's Layout table says
+where each part lives.
+"""
 
 from gpunep.calculator import NEPCalculator
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
-from gpunep.prediction import PredictionResult, predict
+from gpunep.prediction import predict
+from gpunep.prediction_result import PredictionResult
 from gpunep.structures import Batch, BatchResult, pack
 
 __version__ = "0.1.0"

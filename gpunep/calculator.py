@@ -22,6 +22,7 @@ What a calculator offers depends on the model (``implemented_properties``):
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from gpunep.backends import get_backend
+from gpunep.charge_options import charge_options
+from gpunep.geometry import cell_volume
 from gpunep.model import Model, read_model
 from gpunep.structures import pack
 
@@ -66,11 +69,20 @@ class NEPCalculator(Calculator):
 
     Notes
     -----
-    ``stress`` and ``stresses`` exist only for cells periodic in all three
-    directions (as in ASE's own calculators); asking for them otherwise
-    raises ``PropertyNotImplementedError``. Charge models need such cells.
-    The net charge of a structure for a charge model is
-    ``atoms.info['charge']`` where set, else 0.
+    ``stress`` and ``stresses`` (``-W / V``) exist whenever the cell is
+    three-dimensional: three non-zero, linearly independent vectors, whatever
+    ``pbc`` says, so a slab (pbc T T F) with its vacuum or a molecule in a box
+    has one. ASE's EMT does the same (stress whenever ``atoms.cell.rank ==
+    3``), GPUMD divides the virial by the box volume, ASE's cell filters relax
+    slabs in-plane from this stress, and ASE's socket client asks for it
+    whenever any direction is periodic. Without such a cell, asking for them
+    raises ``PropertyNotImplementedError``. Charge models need cells periodic
+    in all three directions. The net charge of a structure for a charge
+    model is ``atoms.info['charge']`` where set, else 0.
+
+    Thread safety: one calculator may be shared by threads; a lock makes each
+    ``get_*`` call compute and read its results as one step, so every thread
+    gets the numbers of its own ``atoms`` (calls run one at a time).
     """
 
     implemented_properties = _POTENTIAL
@@ -81,10 +93,11 @@ class NEPCalculator(Calculator):
         super().__init__(**kwargs)
         self.model = model if isinstance(model, Model) else read_model(model)
         self.implemented_properties = list(_PROPERTIES[self.model.model_type])
-        options = {}
-        if self.model.model_type == "potential_with_charges":
-            options = {"kspace": kspace, "mean_d_correction": mean_d_correction}
+        options = charge_options(self.model.model_type, kspace, mean_d_correction)
         self.backend = get_backend(self.model, backend, precision, **options)
+        # ASE keeps one atoms/results pair per calculator: a get_* call must check,
+        # compute and read it without another thread's call in between.
+        self._lock = threading.RLock()
 
     def get_property(self, name: str, atoms: Atoms | None = None, allow_calculation: bool = True):
         if name not in self.implemented_properties:
@@ -92,13 +105,26 @@ class NEPCalculator(Calculator):
                 f"a {self.model.model_type!r} model gives no {name!r}; it gives "
                 f"{', '.join(self.implemented_properties)}"
             )
-        return super().get_property(name, atoms, allow_calculation)
+        with self._lock:
+            return super().get_property(name, atoms, allow_calculation)
 
     def calculate(self, atoms: Atoms | None = None, properties: list[str] | None = None,
                   system_changes: list[str] = all_changes) -> None:
+        with self._lock:
+            self._calculate(atoms, properties, system_changes)
+
+    def _calculate(self, atoms: Atoms | None, properties: list[str] | None,
+                   system_changes: list[str]) -> None:
         if properties is None:
             properties = self.implemented_properties
         super().calculate(atoms, properties, system_changes)
+        volume = cell_volume(self.atoms.cell[:])
+        wanted = {"stress", "stresses"} & set(properties)
+        if wanted and volume == 0.0:
+            raise PropertyNotImplementedError(
+                f"{' and '.join(sorted(wanted))} need a three-dimensional cell (three non-zero, "
+                f"independent vectors); this cell has {self.atoms.cell.rank} non-zero vectors "
+                f"and volume {abs(self.atoms.cell.volume):.3g} Å³")
         result = self.backend.evaluate(pack(self.atoms, self.model))
         result.check_finite()
         if result.dipole is not None:
@@ -112,9 +138,7 @@ class NEPCalculator(Calculator):
         self.results["free_energy"] = energy
         self.results["energies"] = result.energies.copy()
         self.results["forces"] = result.forces.copy()
-        if self.atoms.pbc.all():
-            # pack() has refused a degenerate periodic cell, so V > 0.
-            volume = self.atoms.get_volume()
+        if volume > 0.0:
             self.results["stress"] = full_3x3_to_voigt_6_stress(-result.virial[0] / volume)
             self.results["stresses"] = full_3x3_to_voigt_6_stress(-result.virials / volume)
         if result.charges is not None:

@@ -46,6 +46,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gpunep.io.file_set import staged_directory
     from gpunep.io.gpumd_files import write_prediction
     from gpunep.model import read_model
     from gpunep.prediction import predict
@@ -54,18 +57,21 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     result = predict(model, args.data, backend=args.backend, precision=args.precision,
                      batch_size=_batch_size(args.batch_size), descriptors=args.descriptors is not None,
                      progress=None, **_charge_options(args))
-    written = write_prediction(result, args.output, descriptors=args.descriptors)
-    print(f"{result.n_structures} structures, {result.n_atoms} atoms; "
-          f"{model.model_type} model; backend {result.backend} ({result.precision})")
-    print(result.rmse(title=f"{args.model} vs the reference values of {args.data}").format())
-    if not args.no_plots:
-        from gpunep.plots import parity_plots
+    output = Path(args.output)
+    # the whole output set appears together, or (a full disk, say) none of it does
+    with staged_directory(output) as staging:
+        written = write_prediction(result, staging, descriptors=args.descriptors)
+        print(f"{result.n_structures} structures, {result.n_atoms} atoms; "
+              f"{model.model_type} model; backend {result.backend} ({result.precision})")
+        print(result.rmse(title=f"{args.model} vs the reference values of {args.data}").format())
+        if not args.no_plots:
+            from gpunep.plots import parity_plots
 
-        try:
-            written += parity_plots(result, args.output)
-        except ImportError as exc:
-            print(f"gpunep predict: parity plots skipped: {exc}", file=sys.stderr)
-    print("wrote " + ", ".join(str(p) for p in written))
+            try:
+                written += parity_plots(result, staging)
+            except ImportError as exc:
+                print(f"gpunep predict: parity plots skipped: {exc}", file=sys.stderr)
+    print("wrote " + ", ".join(str(output / p.name) for p in written))
     return 0
 
 
@@ -86,6 +92,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_edit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from gpunep.io.file_set import write_together
     from gpunep.model import editing, read_model
 
     model = read_model(args.model, restart_file=args.restart)
@@ -98,25 +105,27 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         edited = editing.remove_species(edited, _names(args.remove))
         steps.append(f"remove {args.remove}")
     if args.prune:
-        edited = editing.prune(edited, **_settings(args.prune, "--prune"))
+        edited = editing.prune(edited, **_settings(args.prune, "--prune", editing.prune))
         steps.append(f"prune {args.prune}")
     if args.augment:
-        edited = editing.augment(edited, **_settings(args.augment, "--augment"))
+        edited = editing.augment(edited, **_settings(args.augment, "--augment", editing.augment))
         steps.append(f"augment {args.augment}")
     if not steps:
         raise ValueError("nothing to do: give --keep, --remove, --prune and/or --augment")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    edited.write(str(output))
-    written = [str(output)]
+    writers = {output: lambda path: edited.write(str(path))}
     if edited.restart_parameters is not None:
         restart = Path(args.restart_output) if args.restart_output else _restart_path(output)
-        edited.write_restart(str(restart))
-        written.append(str(restart))
+        if restart.resolve() == output.resolve():
+            raise ValueError(f"the restart would overwrite the edited model {output}: "
+                             "give --restart-output another file")
+        writers[restart] = lambda path: edited.write_restart(str(path))
+    written = write_together(writers)   # the model and its restart, or neither
     print(f"{args.model}: {'; '.join(steps)}")
     print(f"species {', '.join(model.types)} -> {', '.join(edited.types)}; "
           f"parameters {model.n_parameters} -> {edited.n_parameters}")
-    print("wrote " + ", ".join(written))
+    print("wrote " + ", ".join(str(path) for path in written))
     return 0
 
 
@@ -163,18 +172,34 @@ def _names(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def _settings(text: str, option: str) -> dict[str, int]:
-    """``n_neuron=40,l_max_5b=1`` -> ``{'n_neuron': 40, 'l_max_5b': 1}``."""
+def _settings(text: str, option: str, edit: Callable) -> dict[str, int]:
+    """``n_neuron=40,l_max_5b=1`` -> ``{'n_neuron': 40, 'l_max_5b': 1}``, names checked against ``edit``."""
+    valid = _integer_settings(edit)
     settings = {}
     for item in _names(text):
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"{option} expects name=value pairs, got {item!r}")
+        key = key.strip()
+        if key not in valid:
+            raise ValueError(f"{option}: unknown setting {key!r}; the settings are "
+                             f"{', '.join(valid)}")
         try:
-            settings[key.strip()] = int(value)
+            settings[key] = int(value)
         except ValueError:
-            raise ValueError(f"{option} {key.strip()}: {value!r} is not an integer") from None
+            raise ValueError(f"{option} {key}: {value!r} is not an integer") from None
     return settings
+
+
+def _integer_settings(edit: Callable) -> list[str]:
+    """The keyword settings of an edit that take whole numbers (flags included).
+
+    The restart widths (``sigma_*``) are real numbers and stay with the Python API.
+    """
+    import inspect
+
+    names = list(inspect.signature(edit).parameters)[1:]   # after the model
+    return [name for name in names if not name.startswith("sigma_")]
 
 
 def _tolerances(text: str | None) -> dict[str, float]:
@@ -288,7 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (OSError, ValueError, ImportError, RuntimeError, NotImplementedError) as exc:
+    except (OSError, ValueError, ArithmeticError, MemoryError, ImportError, RuntimeError,
+            NotImplementedError) as exc:
         print(f"gpunep {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

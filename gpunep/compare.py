@@ -18,25 +18,14 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from gpunep.io.gpumd_files import GpumdOutputs, prediction_columns, read_outputs
-from gpunep.metrics import PROPERTIES, ErrorTable, error_table
-from gpunep.prediction import PredictionResult, predict
+from gpunep.io.gpumd_files import GpumdOutputs, read_outputs
+from gpunep.metrics import ErrorTable, error_table
+from gpunep.prediction import predict
+from gpunep.prediction_result import PredictionResult
+from gpunep.properties import COMPARED, PROPERTIES, ROUND_OFF
 
 if TYPE_CHECKING:
     from gpunep.model import Model
-
-#: A vs B differences at or below these are round-off of the precision: the
-#: summation order of parallel atomic adds changes the last bits (float64:
-#: ~1e-13 relative on energies of ~1e3 eV; float32: GPUMD's own run-to-run
-#: noise, ~1e-6 relative, docs/README.md#precision). Units as in metrics.PROPERTIES.
-#: Charges (~1 e) and the TNEP outputs per atom (~0.1-10) are network outputs
-#: and their derivatives like the energies, so they get the energy's bounds.
-ROUND_OFF = {
-    "float64": {"energy": 1e-10, "force": 1e-9, "virial": 1e-10, "charge": 1e-10, "bec": 1e-9,
-                "dipole": 1e-10, "polarizability": 1e-10},
-    "float32": {"energy": 1e-5, "force": 1e-4, "virial": 1e-5, "charge": 1e-5, "bec": 1e-4,
-                "dipole": 1e-5, "polarizability": 1e-5},
-}
 
 
 @dataclass
@@ -78,13 +67,13 @@ class Comparison:
     def verdict(self) -> str:
         """One line: do A and B agree, and by how much."""
         summary = ", ".join(
-            f"{prop} {self.max_difference(prop):.3g} {PROPERTIES[prop][1]}"
+            f"{prop} {self.max_difference(prop):.3g} {PROPERTIES[prop].unit}"
             for prop in self.a_vs_b.properties)
         if self.tolerances:
             if self.exceeded:
                 details = "; ".join(
                     f"{prop} max |A-B| {self.max_difference(prop):.3g} > tolerance "
-                    f"{self.tolerances[prop]:.3g} {PROPERTIES[prop][1]}" for prop in self.exceeded)
+                    f"{self.tolerances[prop]:.3g} {PROPERTIES[prop].unit}" for prop in self.exceeded)
                 return f"VERDICT: FAIL: {details}"
             return f"VERDICT: PASS: A and B agree within the tolerances (max |A-B|: {summary})"
         if all(self.max_difference(p) == 0.0 for p in self.a_vs_b.properties):
@@ -156,8 +145,8 @@ def compare(
     """
     tolerances = dict(tolerances or {})
     for name, value in tolerances.items():
-        if name not in PROPERTIES:
-            raise ValueError(f"unknown tolerance {name!r}; choose from {', '.join(PROPERTIES)}")
+        if name not in COMPARED:
+            raise ValueError(f"unknown tolerance {name!r}; choose from {', '.join(COMPARED)}")
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"tolerance {name}={value} must be a finite number >= 0")
     if isinstance(structures, (str, os.PathLike)):
@@ -168,7 +157,7 @@ def compare(
                    kspace=kspace, mean_d_correction=mean_d_correction)
     a = predict(model_a, source, **options)
     b = predict(model_b, source, **options)
-    pa, pb = _columns(a), _columns(b)
+    pa, pb = _compared(a.columns()), _compared(b.columns())
     if not set(pa) & set(pb):
         raise ValueError(f"nothing to compare: A is a {a.model_type!r} model giving "
                          f"{', '.join(pa)}, B a {b.model_type!r} model giving {', '.join(pb)}")
@@ -183,7 +172,7 @@ def compare(
     if gpumd_outputs is not None:
         gpumd = gpumd_outputs if isinstance(gpumd_outputs, GpumdOutputs) else read_outputs(gpumd_outputs)
         _check_sizes(gpumd, a)
-        theirs = {key: getattr(gpumd, key) for key in PROPERTIES}
+        theirs = {key: getattr(gpumd, key) for key in COMPARED}
         theirs = {k: v for k, v in theirs.items() if v is not None}
         result.a_vs_gpumd = error_table(pa, theirs, title="A vs GPUMD (A - GPUMD)", **groups)
         result.b_vs_gpumd = error_table(pb, theirs, title="B vs GPUMD (B - GPUMD)", **groups)
@@ -193,14 +182,14 @@ def compare(
     return result
 
 
-def _columns(result: PredictionResult) -> dict[str, np.ndarray]:
-    columns = prediction_columns(result)
-    columns.pop("stress", None)
-    return columns
+def _compared(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The columns of the compared properties (the stress is the virial's over the volume)."""
+    return {name: values for name, values in columns.items() if PROPERTIES[name].compared}
 
 
 def _check_sizes(gpumd: GpumdOutputs, result: PredictionResult) -> None:
-    for prop, (per, *_rest) in PROPERTIES.items():
+    for prop in COMPARED:
+        per = PROPERTIES[prop].per
         values = getattr(gpumd, prop)
         expected = result.n_atoms if per == "atom" else result.n_structures
         if values is not None and len(values) != expected:
@@ -211,9 +200,7 @@ def _check_sizes(gpumd: GpumdOutputs, result: PredictionResult) -> None:
 
 def _reference_mismatch(gpumd: GpumdOutputs, result: PredictionResult) -> dict[str, float]:
     """How far GPUMD's reference columns are from the data set's, beyond %g rounding."""
-    from gpunep.io.gpumd_files import reference_columns
-
-    ours = reference_columns(result)
+    ours = result.reference_columns()
     mismatch = {}
     for key in ("energy", "force", "virial", "bec", "dipole", "polarizability"):
         theirs = getattr(gpumd, f"{key}_ref")

@@ -34,3 +34,22 @@ class KernelCompileError(RuntimeError):
 
 class KernelArgumentError(TypeError):
     """A kernel argument does not match the kernel's signature."""
+
+
+class StructureError(ValueError):
+    """A structure that cannot be evaluated, named by where it came from.
+
+    The message reads ``"<where>: <why>"``, e.g. ``"train.xyz, frame 3 (line
+    757): atoms 0 and 1 ... are at the same position ..."``; ``where`` is
+    kept as an attribute and the original error as ``__cause__`` (its class
+    says what went wrong: a ``ValueError`` for bad geometry, a
+    ``FloatingPointError`` for a non-finite result, ...).
+    """
+
+    def __init__(self, where: str, message: str):
+        self.where = where
+        super().__init__(f"{where}: {message}")
+
+
+class StructureWarning(UserWarning):
+    """A structure that is evaluated, but perhaps not as its author meant (names the structure)."""

@@ -20,17 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-#: property -> (per 'atom' or 'structure', unit, table unit, factor to the table unit)
-PROPERTIES = {
-    "energy": ("structure", "eV/atom", "meV/atom", 1000.0),
-    "force": ("atom", "eV/Å", "meV/Å", 1000.0),
-    "virial": ("structure", "eV/atom", "meV/atom", 1000.0),
-    "charge": ("atom", "e", "me", 1000.0),
-    "bec": ("atom", "e", "me", 1000.0),
-    # a TNEP model outputs whatever units its training targets had
-    "dipole": ("structure", "data units/atom", "data units/atom", 1.0),
-    "polarizability": ("structure", "data units/atom", "data units/atom", 1.0),
-}
+from gpunep.properties import COMPARED, PROPERTIES
 
 
 @dataclass(frozen=True)
@@ -96,7 +86,8 @@ class ErrorTable:
                     whole.count, whole.rmse, whole.max_abs):
                 omitted += 1
                 continue
-            _, _, unit, factor = PROPERTIES[row.property]
+            prop = PROPERTIES[row.property]
+            unit, factor = prop.table_unit, prop.table_scale
             group = "all" if row.group == "all" else f"{row.group} {row.label}"
             lines.append(f"{row.property:<14} {group:<24} {row.count:>9} "
                          f"{row.rmse * factor:>12.6g} {row.max_abs * factor:>12.6g}  {unit}")
@@ -120,10 +111,13 @@ def error_table(
 ) -> ErrorTable:
     """Compare ``predicted`` with ``reference`` property by property.
 
+    The compared properties of the property table have rows; others in the
+    inputs (the stress, derived from the virial) are left out.
+
     Parameters
     ----------
     predicted, reference : ``{'energy': (S,), 'force': (N, 3), 'virial': (S, 6), ...}``
-        (any keys of :data:`PROPERTIES`) in its units; NaN in ``reference`` marks an
+        (any keys of :data:`gpunep.properties.PROPERTIES`) in its units; NaN in ``reference`` marks an
         absent value. Properties missing from either side are skipped.
     atom_species : (N,) chemical symbol per atom
     offsets : (S + 1,) the atoms of structure s are ``offsets[s]:offsets[s + 1]``
@@ -140,7 +134,8 @@ def error_table(
     labelled = [c for c in dict.fromkeys(config_types.tolist()) if c]
 
     table = ErrorTable(title=title)
-    for prop, (per, *_rest) in PROPERTIES.items():
+    for prop in COMPARED:
+        per = PROPERTIES[prop].per
         if prop not in predicted or prop not in reference:
             continue
         pred = np.asarray(predicted[prop], dtype=np.float64).reshape(len(predicted[prop]), -1)

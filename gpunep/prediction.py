@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 import numpy as np
 
 from gpunep.backends import get_backend
+from gpunep.charge_options import charge_options
 from gpunep.io.extxyz import iter_labelled, reference_of
-from gpunep.errors import UnsupportedModelError
-from gpunep.metrics import ErrorTable, error_table
+from gpunep.errors import StructureError, UnsupportedModelError
+from gpunep.geometry import cell_volume
 from gpunep.model import Model, read_model
+from gpunep.prediction_result import PredictionResult, ReferenceArrays
 from gpunep.structures import Batch, BatchResult, pack
 
 if TYPE_CHECKING:
@@ -34,136 +36,6 @@ GPU_MEMORY_FRACTION = 0.5
 HOST_MEMORY_FRACTION = 0.25
 #: never pack more atoms than this into one batch, whatever the budget says
 MAX_ATOMS_PER_BATCH = 1_000_000
-
-
-@dataclass
-class ReferenceArrays:
-    """Reference values of a data set (NaN where a structure has none).
-
-    Attributes
-    ----------
-    energy : (S,) total energy (eV)
-    forces : (N, 3) eV/Å
-    virial : (S, 3, 3) total virial, GPUMD's sign (eV)
-    charge : (S,) total charge (e)
-    dipole : (S, 3) dipole targets (``dipole=``)
-    polarizability : (S, 3, 3) polarizability targets (``pol=``)
-    bec : (N, 3, 3) Born effective charge targets (``bec:R:9``, e)
-    """
-
-    energy: np.ndarray
-    forces: np.ndarray
-    virial: np.ndarray
-    charge: np.ndarray
-    dipole: np.ndarray
-    polarizability: np.ndarray
-    bec: np.ndarray
-
-
-@dataclass
-class PredictionResult:
-    """Predictions for every structure of a data set, plus the reference values it held.
-
-    Attributes
-    ----------
-    species : the model's species; ``types`` index into it
-    types : (N,) model type index per atom
-    offsets : (S + 1,) the atoms of structure s are ``offsets[s]:offsets[s + 1]``
-    volumes : (S,) |det(cell)| in Å³ (0 for structures without a cell)
-    config_types : (S,) the data set's ``config_type`` labels ('' when absent)
-    model_type : the model's type (``'potential'``, ``'potential_with_charges'``,
-        ``'dipole'``, ``'polarizability'``)
-    energy : (S,) total energy (eV; charge models include the electrostatics)
-    virial : (S, 3, 3) total virial ``W = -sum r_ij (x) f_ij`` (eV, GPUMD's sign)
-    energies : (N,) per-atom energies (eV)
-    forces : (N, 3) eV/Å
-    descriptors : (N, dim) scaled descriptors, or None
-    reference : the data set's reference values
-    backend, precision : what computed the predictions
-    charges : (N,) charge models: the neutralised charges (e), else None
-    raw_charges : (N,) charge models: the network's charges before
-        neutralisation (GPUMD's charge_train.out), else None
-    bec : (N, 3, 3) charge models: Born effective charges (e), else None
-    dipole : (S, 3) dipole models: each structure's dipole, else None
-    polarizability : (S, 3, 3) polarizability models: each structure's
-        polarizability, else None
-
-    Dipole and polarizability models give no energy: their ``energy``,
-    ``virial``, ``energies`` and ``forces`` are None.
-    """
-
-    species: tuple[str, ...]
-    types: np.ndarray
-    offsets: np.ndarray
-    volumes: np.ndarray
-    config_types: list[str]
-    model_type: str
-    energy: np.ndarray | None
-    virial: np.ndarray | None
-    energies: np.ndarray | None
-    forces: np.ndarray | None
-    descriptors: np.ndarray | None
-    reference: ReferenceArrays
-    backend: str
-    precision: str
-    charges: np.ndarray | None = None
-    raw_charges: np.ndarray | None = None
-    bec: np.ndarray | None = None
-    dipole: np.ndarray | None = None
-    polarizability: np.ndarray | None = None
-
-    @property
-    def n_structures(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def n_atoms(self) -> int:
-        return int(self.offsets[-1])
-
-    @property
-    def n_atoms_per_structure(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    @property
-    def symbols(self) -> np.ndarray:
-        """(N,) chemical symbol of every atom."""
-        return np.asarray(self.species, dtype=object)[self.types]
-
-    @property
-    def stress(self) -> np.ndarray | None:
-        """(S, 6) ASE stress ``-W / V`` in Voigt order xx yy zz yz xz xy (eV/Å³).
-
-        NaN for structures whose cell has no volume (a molecule without a
-        cell), where a stress is undefined; None for models without a virial
-        (dipole, polarizability).
-        """
-        from gpunep.io.extxyz import VOIGT_SIX, six_from_matrix
-
-        if self.virial is None:
-            return None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            volume = np.where(self.volumes > 0, self.volumes, np.nan)[:, None]
-            return -six_from_matrix(self.virial, VOIGT_SIX) / volume
-
-    def structure_slice(self, s: int) -> slice:
-        """The atoms of structure ``s`` in the per-atom arrays."""
-        return slice(int(self.offsets[s]), int(self.offsets[s + 1]))
-
-    def rmse(self, title: str = "") -> ErrorTable:
-        """Errors against the data set's reference values, per property, species and config_type.
-
-        Energy in eV/atom, force components in eV/Å, virial in eV/atom (six
-        components, xx yy zz xy yz zx), Born effective charges in e, dipole
-        and polarizability per atom, as GPUMD reports them (see
-        :data:`gpunep.metrics.PROPERTIES`); properties without reference
-        values (e.g. charges) have no rows. See :mod:`gpunep.metrics` for the groups.
-        """
-        from gpunep.io.gpumd_files import prediction_columns, reference_columns
-
-        pred, ref = prediction_columns(self), reference_columns(self)
-        pred.pop("stress", None)
-        ref.pop("stress", None)
-        return error_table(pred, ref, self.symbols, self.offsets, self.config_types, title=title)
 
 
 def predict(
@@ -211,10 +83,14 @@ def predict(
 
     Raises
     ------
+    StructureError
+        (a ``ValueError``) A structure the model cannot evaluate: unknown
+        species, NaN positions, a degenerate or too thin periodic cell, two
+        atoms at the same position, a non-finite result, ... The message names
+        the structure (file, frame and line for extxyz files) and the cause;
+        the original error is its ``__cause__``.
     ValueError
-        A structure the model cannot evaluate (unknown species, NaN
-        positions, degenerate cell) or a bad reference value, naming the
-        structure (file, frame and line for extxyz files).
+        A bad reference value, naming the structure.
     MemoryError
         A single structure does not fit in memory.
     UnsupportedModelError
@@ -230,7 +106,10 @@ def predict(
     with _progress_bar(progress, total) as bar:
         for labels, atoms_list in planner.batches(source):
             batch = _pack(atoms_list, labels, model)
-            result = _evaluate(engine, batch, descriptors, planner)
+            try:
+                result = _evaluate(engine, batch, descriptors, planner)
+            except _STRUCTURE_FAULTS as exc:
+                raise _culprit(engine, batch, labels, descriptors, exc)
             chunks.append(_Chunk(batch, result, [reference_of(a, w) for w, a in zip(labels, atoms_list)]))
             bar.update(len(atoms_list))
     if not chunks:
@@ -241,9 +120,7 @@ def predict(
 def _backend(model: Model, name: str, precision: str | None, kspace: str,
              mean_d_correction: bool) -> "Backend":
     """The backend, with the charge-model options for charge models only (as NEPCalculator)."""
-    options = {}
-    if model.model_type == "potential_with_charges":
-        options = {"kspace": kspace, "mean_d_correction": mean_d_correction}
+    options = charge_options(model.model_type, kspace, mean_d_correction)
     try:
         return get_backend(model, name, precision, **options)
     except UnsupportedModelError as exc:
@@ -328,8 +205,34 @@ def _pack(atoms_list: list["Atoms"], labels: list[str], model: Model) -> Batch:
             try:
                 pack(atoms, model)
             except ValueError as exc:
-                raise ValueError(f"{label}: {exc}".replace(": structure:", ":")) from None
+                raise StructureError(label, str(exc).removeprefix("structure: ")) from None
         raise
+
+
+#: what evaluating a structure raises when the structure (not the machine) is at fault
+_STRUCTURE_FAULTS = (ValueError, ArithmeticError, NotImplementedError)
+
+
+def _culprit(engine: "Backend", batch: Batch, labels: list[str], descriptors: bool,
+             error: Exception) -> StructureError:
+    """The error of the first structure of ``batch`` that fails alone, named by its label.
+
+    Evaluated alone, a structure's error also numbers atoms within the
+    structure rather than within the batch.
+    """
+    for s, label in enumerate(labels):
+        try:
+            engine.evaluate(batch.structure(s), descriptors=descriptors).check_finite()
+        except _STRUCTURE_FAULTS as exc:
+            return _named(label, exc)
+    return _named(f"{labels[0]} .. {labels[-1]}" if len(labels) > 1 else labels[0], error)
+
+
+def _named(where: str, exc: Exception) -> StructureError:
+    named = StructureError(where, f"{exc}" if isinstance(exc, ValueError) else
+                           f"{type(exc).__name__}: {exc}")
+    named.__cause__ = exc
+    return named
 
 
 def _evaluate(engine: "Backend", batch: Batch, descriptors: bool, planner: _BatchPlanner) -> BatchResult:
@@ -385,7 +288,7 @@ def _assemble(model: Model, engine: "Backend", chunks: list[_Chunk], descriptors
         species=tuple(model.types),
         types=np.concatenate([c.batch.types for c in chunks]),
         offsets=offsets,
-        volumes=np.abs(np.linalg.det(np.concatenate([c.batch.cells for c in chunks]))),
+        volumes=np.array([cell_volume(cell) for c in chunks for cell in c.batch.cells]),
         config_types=[r.config_type for r in refs],
         model_type=model.model_type,
         energy=result.energy, virial=result.virial, energies=result.energies,

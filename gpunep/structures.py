@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from gpunep.geometry import check_cell, wrap_positions
+
 if TYPE_CHECKING:
     from ase import Atoms
 
@@ -125,7 +127,10 @@ class BatchResult:
 def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
     """Pack one or many ASE ``Atoms`` into a :class:`Batch` for ``model``.
 
-    For charge models the net charge of a structure is ``atoms.info['charge']``
+    Positions are wrapped into the cell along periodic directions, exactly
+    (:func:`gpunep.geometry.wrap_positions`), so an atom far outside its cell
+    gives the numbers of the wrapped structure on every backend. For charge
+    models the net charge of a structure is ``atoms.info['charge']``
     (extxyz ``charge=``) where given, else 0.
 
     Raises
@@ -134,7 +139,11 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
         An atom whose species the model lacks (names the species, the atom
         and the structure), NaN/inf positions or cell, a degenerate cell
         along a periodic direction, or (charge models) a ``charge`` that is
-        not a finite number.
+        not a finite number. Periodic cells are checked by
+        :func:`gpunep.geometry.check_cell`: a zero or dependent periodic
+        vector, or a direction so thin that the model's cutoff would need
+        more than :data:`~gpunep.geometry.MAX_IMAGES_PER_DIRECTION` images.
+        Every message names the structure.
     """
     from ase import Atoms
 
@@ -143,6 +152,7 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
     # model type index by atomic number; -1 for species the model lacks
     type_of = np.full(max(119, max(model.atomic_numbers) + 1), -1, dtype=np.int32)
     type_of[list(model.atomic_numbers)] = np.arange(len(model.types), dtype=np.int32)
+    cutoff = model.max_cutoff
     positions, types, cells, pbcs, counts, totals = [], [], [], [], [], []
     with_charges = model.model_type == "potential_with_charges"
     for s, atoms in enumerate(structures):
@@ -162,8 +172,8 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
             raise ValueError(f"{where}: atom {i} has a non-finite position {pos[i]}")
         if not np.all(np.isfinite(cell)):
             raise ValueError(f"{where}: the cell has non-finite entries")
-        if pbc.any():
-            _check_cell(cell, pbc, where)
+        check_cell(cell, pbc, cutoff, where)
+        pos = wrap_positions(pos, cell, pbc, where)
         if with_charges:
             totals.append(_total_charge(atoms, where))
         positions.append(pos)
@@ -192,64 +202,3 @@ def _total_charge(atoms: "Atoms", where: str) -> float:
     if not np.isfinite(total):
         raise ValueError(f"{where}: info['charge'] = {value!r} is not finite")
     return total
-
-
-def face_distances(cell: np.ndarray) -> np.ndarray:
-    """Distances between opposite faces of the cell (its thicknesses), shape (3,).
-
-    ``thickness_d = V / |a_e x a_f|``; the number of periodic images that a
-    cutoff ``rc`` reaches along ``d`` is ``ceil(rc / thickness_d)``.
-    """
-    volume = abs(np.linalg.det(cell))
-    areas = np.array(
-        [np.linalg.norm(np.cross(cell[1], cell[2])),
-         np.linalg.norm(np.cross(cell[2], cell[0])),
-         np.linalg.norm(np.cross(cell[0], cell[1]))]
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(areas > 0, volume / areas, 0.0)
-
-
-def image_counts(cell: np.ndarray, pbc: np.ndarray, cutoff: float) -> np.ndarray:
-    """How many periodic images along each cell vector a sphere of ``cutoff`` reaches.
-
-    Shifts ``-n_d .. n_d`` along each periodic direction ``d`` cover every
-    image within ``cutoff`` of any atom of the cell, for any cell shape
-    (triclinic, tiny, skewed). Non-periodic directions get 0. Non-periodic
-    cell vectors are ignored: the thickness of a periodic direction is
-    measured within the lattice of the periodic vectors only. Atoms are
-    assumed to lie within the cell along periodic directions only up to a
-    whole number of cell vectors; callers wrap positions first or add one.
-    """
-    return np.where(pbc, np.ceil(cutoff / _periodic_thickness(cell, pbc)), 0).astype(np.int64)
-
-
-def _periodic_thickness(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
-    # Replace non-periodic vectors by unit vectors orthogonal to the periodic
-    # ones, so that they neither shrink nor stretch the periodic thicknesses.
-    full = np.array(cell, dtype=np.float64)
-    periodic = [full[d] for d in range(3) if pbc[d]]
-    for d in range(3):
-        if not pbc[d]:
-            basis = np.array(periodic).reshape(-1, 3)
-            # the first unit vector orthogonal to everything chosen so far
-            _, _, vt = np.linalg.svd(np.vstack([basis, np.zeros((3 - len(basis), 3))]))
-            full[d] = vt[-1] if len(basis) else np.eye(3)[d]
-            periodic.append(full[d])
-    return face_distances(full)
-
-
-def _check_cell(cell: np.ndarray, pbc: np.ndarray, where: str) -> None:
-    lengths = np.linalg.norm(cell, axis=1)
-    for d in np.flatnonzero(pbc):
-        if lengths[d] == 0.0:
-            raise ValueError(f"{where}: periodic along cell vector {d}, but that vector is zero")
-    if pbc.all():
-        scale = float(np.prod(lengths))
-        if abs(np.linalg.det(cell)) <= 1e-10 * scale:
-            raise ValueError(f"{where}: the cell is degenerate (zero volume) but periodic")
-    else:
-        # A partially periodic cell: the periodic vectors must be independent.
-        periodic = cell[pbc]
-        if np.linalg.matrix_rank(periodic, tol=1e-10 * float(lengths.max())) < len(periodic):
-            raise ValueError(f"{where}: the periodic cell vectors are linearly dependent")

@@ -7,8 +7,9 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, molecule
 
+from gpunep.geometry import image_counts
 from gpunep.model import random_model
-from gpunep.structures import image_counts, pack
+from gpunep.structures import pack
 
 MODEL = random_model(("H", "C", "O"), cutoff=(5.0, 4.0), n_neuron=4)
 

@@ -8,13 +8,14 @@ numpy reference to round-off.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from gpunep.backends.base import Backend
 from gpunep.engine.model_arrays import check_supported
 from gpunep.engine.evaluator import Evaluator, NeighborMaxima
+from gpunep.engine.kspace import KSPACE
 from gpunep.executors.executor import Executor
-from gpunep.reference.ewald import KSPACE
 from gpunep.structures import Batch, BatchResult
 
 if TYPE_CHECKING:
@@ -45,6 +46,16 @@ class KernelBackend(Backend):
         No C++ compiler (host) or no CuPy/GPU (cuda).
     ValueError
         An unknown precision or kspace.
+
+    Notes
+    -----
+    Thread safety: one backend may be shared by threads. Its evaluator keeps
+    device buffers and neighbor-list capacities between calls (reused while
+    the batch size stays the same), so :meth:`evaluate` holds a lock and
+    evaluations of one backend run one at a time; each gets exactly the
+    numbers a serial call gives. For parallel evaluations give each thread
+    its own backend (buffers are per backend), or pack the structures into
+    one batch, which the kernels spread over all cores or the whole GPU.
     """
 
     def __init__(self, model: "Model", executor: str, precision: str | None = None, *,
@@ -65,6 +76,7 @@ class KernelBackend(Backend):
         self.mean_d_correction = bool(mean_d_correction)
         self.evaluator = Evaluator(model, Executor(executor, precision), kspace=kspace,
                                    mean_d_correction=mean_d_correction)
+        self._lock = threading.Lock()
 
     @property
     def neighbor_maxima(self) -> NeighborMaxima | None:
@@ -77,5 +89,7 @@ class KernelBackend(Backend):
         return self.evaluator.neighbor_maxima
 
     def evaluate(self, batch: Batch, descriptors: bool = False, per_atom: bool = True) -> BatchResult:
-        return self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
+        # One evaluation at a time: the evaluator's buffers are shared between calls.
+        with self._lock:
+            return self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
 

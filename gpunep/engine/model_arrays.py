@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gpunep.constants import K_C
 from gpunep.errors import UnsupportedModelError
 from gpunep.model.elements import covalent_radius
+from gpunep.model.fields import MIN_L_MAX_3B as _L_NEEDED
 
 if TYPE_CHECKING:
     from gpunep.model import Model
@@ -33,17 +35,13 @@ MAX_DIM = 103
 # Bits of NEP_EXTRAS (kernels/nep_arch.cuh), in descriptor order.
 EXTRA_INVARIANTS = (("l_max_4b", 1), ("l_max_5b", 2), ("has_q_112", 4),
                     ("has_q_123", 8), ("has_q_233", 16), ("has_q_134", 32))
-# The 3-body order an extra invariant's angular sums need.
-_L_NEEDED = {"l_max_4b": 2, "l_max_5b": 1, "has_q_112": 2, "has_q_123": 3, "has_q_233": 3,
-             "has_q_134": 4}
 
 # Model types the kernels evaluate (temperature models append a temperature
 # to the descriptor, which structures do not carry).
 KERNEL_MODEL_TYPES = ("potential", "potential_with_charges", "dipole", "polarizability")
 
 ZBL_STRIDE = 12  # kernels/nep_arch.cuh: NEP_ZBL_STRIDE
-K_C = 14.399645  # eV Å / e^2 (GPUMD's Coulomb constant)
-ZBL_SCREENING_INVERSE = 2.134563  # 1 / 0.46848 Å^-1 (docs/forces.md#zbl)
+ZBL_SCREENING_INVERSE = 2.134563  # 1 / 0.46848 Å^-1 (docs/forces.md#zbl-repulsion)
 ZBL_UNIVERSAL = (0.18175, 3.1998, 0.50986, 0.94229, 0.28022, 0.4029, 0.02817, 0.20162)
 
 

@@ -26,18 +26,18 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from gpunep.errors import StructureWarning
+from gpunep.properties import GPUMD_SIX, VOIGT_SIX, symmetric_from_six
+
 if TYPE_CHECKING:
     from ase import Atoms
-
-# Index pairs of the 6-component orders into a symmetric 3x3 matrix.
-GPUMD_SIX = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (2, 0))   # xx yy zz xy yz zx
-VOIGT_SIX = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))   # xx yy zz yz xz xy
 
 _EXTXYZ_SUFFIXES = (".xyz", ".extxyz")
 _SIX_COMPONENTS = re.compile(r'\b(virial|stress)=(["\'])([^"\']*)\2', re.IGNORECASE)
@@ -67,19 +67,6 @@ class Reference:
     dipole: np.ndarray
     polarizability: np.ndarray
     bec: np.ndarray
-
-
-def symmetric_from_six(values: np.ndarray, order: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """The symmetric 3x3 matrix whose six independent entries are ``values`` in ``order``."""
-    matrix = np.zeros((3, 3))
-    for value, (a, b) in zip(values, order):
-        matrix[a, b] = matrix[b, a] = value
-    return matrix
-
-
-def six_from_matrix(matrix: np.ndarray, order: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """The six entries of ``matrix`` (..., 3, 3) in ``order``, shape (..., 6)."""
-    return np.stack([matrix[..., a, b] for a, b in order], axis=-1)
 
 
 def reference_of(atoms: "Atoms", where: str = "structure") -> Reference:
@@ -156,36 +143,117 @@ def iter_labelled(path: str | os.PathLike) -> Iterator[tuple[str, "Atoms"]]:
 def _iter_extxyz(path: Path) -> Iterator[tuple[str, "Atoms"]]:
     import ase.io
 
-    with open(path) as handle:
-        line_number = 0
+    reported_missing_cell = False
+    with open(path, "rb") as handle:
+        lines = _Lines(handle, path)
         frame = 0
         while True:
-            header = handle.readline()
-            line_number += 1
+            header = lines.next()
             if not header:
                 return
             if not header.strip():
                 continue
-            try:
-                n_atoms = int(header.split()[0])
-            except ValueError:
-                raise ValueError(
-                    f"{path}, line {line_number}: expected the atom count of frame {frame}, "
-                    f"got {header.strip()[:60]!r}") from None
-            comment = handle.readline()
-            lines = [handle.readline() for _ in range(n_atoms)]
-            if not comment or (n_atoms and not lines[-1]):
-                raise ValueError(f"{path}, line {line_number}: frame {frame} is truncated "
+            first = lines.number
+            n_atoms = _atom_count(header, path, first, frame)
+            comment = lines.next()
+            atom_lines = [lines.next() for _ in range(n_atoms)]
+            if not comment or (n_atoms and not atom_lines[-1]):
+                raise ValueError(f"{path}, line {first}: frame {frame} is truncated "
                                  f"(expected {n_atoms} atom lines)")
             comment = _SIX_COMPONENTS.sub(_expand_six, comment)
-            text = header + comment + "".join(lines)
+            info = _comment_keys(comment, path, first, frame)
+            _check_columns(info, atom_lines, path, first, frame)
+            text = header + comment + "".join(atom_lines)
             try:
                 atoms = ase.io.read(io.StringIO(text), format="extxyz")
             except Exception as exc:  # ASE raises many types; name the frame for the user
-                raise ValueError(f"{path}, line {line_number}: frame {frame}: {exc}") from exc
-            yield f"{path}, frame {frame} (line {line_number})", atoms
-            line_number += 1 + n_atoms
+                raise ValueError(f"{path}, line {first}: frame {frame}: {exc}") from exc
+            where = f"{path}, frame {frame} (line {first})"
+            if not reported_missing_cell and "Lattice" not in info and "pbc" not in info:
+                warnings.warn(_MISSING_CELL.format(where=where, name=path.name), StructureWarning,
+                              stacklevel=2)
+                reported_missing_cell = True
+            yield where, atoms
             frame += 1
+
+
+_MISSING_CELL = (
+    "{where}: no Lattice= and no pbc= in the comment line, so the structure is read as "
+    "non-periodic (a molecule or cluster). GPUMD's nep refuses such a frame ('lattice' is "
+    "missing) and treats every frame as periodic in all three directions. Add "
+    'Lattice="ax ay az bx by bz cx cy cz" (ASE reads only that spelling) if it is a crystal, '
+    'or pbc="F F F" to say it is not periodic. Later such frames of {name} are not reported.')
+
+
+class _Lines:
+    """The lines of a file opened in binary mode, decoded one by one so errors name the line."""
+
+    def __init__(self, handle, path: Path):
+        self.handle = handle
+        self.path = path
+        self.number = 0
+
+    def next(self) -> str:
+        """The next line with its newline ('' at the end of the file); ``number`` is its number."""
+        raw = self.handle.readline()
+        if not raw:
+            return ""
+        self.number += 1
+        try:
+            # a byte order mark may open the file (some Windows editors write one)
+            return raw.decode("utf-8-sig" if self.number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{self.path}, line {self.number}: not UTF-8 text (byte "
+                             f"0x{raw[exc.start]:02x} at column {exc.start + 1})") from None
+
+
+def _atom_count(header: str, path: Path, line: int, frame: int) -> int:
+    try:
+        n_atoms = int(header.split()[0])
+    except ValueError:
+        n_atoms = -1
+    if n_atoms < 0:
+        raise ValueError(f"{path}, line {line}: expected the atom count of frame {frame}, "
+                         f"got {header.strip()[:60]!r}")
+    return n_atoms
+
+
+def _comment_keys(comment: str, path: Path, first: int, frame: int) -> dict:
+    """The key=value pairs of a frame's comment line, as ASE parses them."""
+    from ase.io.extxyz import key_val_str_to_dict
+
+    try:
+        return key_val_str_to_dict(comment.strip())
+    except Exception as exc:  # ASE raises several types for malformed values
+        raise ValueError(f"{path}, line {first + 1}: frame {frame}: {exc}") from exc
+
+
+def _check_columns(info: dict, atom_lines: list[str], path: Path, first: int, frame: int) -> None:
+    """Each atom line has the columns ``Properties=`` declares (``name:type:width`` triples).
+
+    ASE itself reads a triple without its width, or atom lines with too few
+    or too many columns, without complaint (e.g. all positions zero).
+    """
+    properties = str(info.get("Properties", "species:S:1:pos:R:3"))
+    fields = properties.split(":")
+    where = f"{path}, line {first + 1}: frame {frame}: Properties={properties}"
+    if len(fields) % 3:
+        raise ValueError(f"{where} is not a list of name:type:width triples "
+                         "(e.g. species:S:1:pos:R:3:force:R:3)")
+    names = fields[0::3]
+    for name, kind, width in zip(names, fields[1::3], fields[2::3]):
+        if kind not in ("S", "R", "I", "L"):
+            raise ValueError(f"{where}: {name!r} has type {kind!r}, not one of S, R, I, L")
+        if not (width.isdigit() and int(width) > 0):
+            raise ValueError(f"{where}: {name!r} has width {width!r}, not a positive whole number")
+    if "pos" not in names or not {"species", "Z"} & set(names):
+        raise ValueError(f"{where} lacks 'pos' or 'species'")
+    columns = sum(int(width) for width in fields[2::3])
+    for k, line in enumerate(atom_lines):
+        found = len(line.split())
+        if found != columns:
+            raise ValueError(f"{path}, line {first + 2 + k}: frame {frame}, atom {k}: {found} "
+                             f"columns, but Properties={properties} declares {columns}")
 
 
 def _expand_six(match: re.Match) -> str:

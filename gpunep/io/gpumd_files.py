@@ -25,6 +25,9 @@ undefined).
 * ``descriptor.out``: per atom (GPUMD's ``output_descriptor 2``) or per
   structure mean (``output_descriptor 1``), the scaled descriptor, each value
   followed by a space.
+
+The file and column counts of each property are rows of the property
+table (:data:`gpunep.properties.PROPERTIES`); this module formats and parses.
 """
 
 from __future__ import annotations
@@ -36,33 +39,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gpunep.io.extxyz import GPUMD_SIX, six_from_matrix
+from gpunep.properties import EV_PER_A3_TO_GPA, GPUMD_SIX, PROPERTIES, properties_of, six_from_matrix
+from gpunep.io.file_set import naming, staged_directory
 
 if TYPE_CHECKING:
-    from gpunep.prediction import PredictionResult
+    from gpunep.prediction_result import PredictionResult
 
-#: eV/Å³ -> GPa, the constant GPUMD's nep executable uses (docs/README.md#units).
-EV_PER_A3_TO_GPA = 160.2177
 #: what GPUMD writes where a reference value is absent
 ABSENT = -1.0e6
 
-FILES = ("energy_train.out", "force_train.out", "virial_train.out", "stress_train.out")
-CHARGE_FILE = "charge_train.out"
-BEC_FILE = "bec_train.out"
-DIPOLE_FILE = "dipole_train.out"
-POLARIZABILITY_FILE = "polarizability_train.out"
-
-#: property (a key of prediction_columns) -> its file and (prediction, reference) column counts
-_LAYOUT = {
-    "energy": ("energy_train.out", 1, 1),
-    "force": ("force_train.out", 3, 3),
-    "virial": ("virial_train.out", 6, 6),
-    "stress": ("stress_train.out", 6, 6),
-    "charge": (CHARGE_FILE, 1, 0),
-    "bec": (BEC_FILE, 9, 9),
-    "dipole": (DIPOLE_FILE, 3, 3),
-    "polarizability": (POLARIZABILITY_FILE, 6, 6),
-}
+FILES = tuple(PROPERTIES[name].file for name in ("energy", "force", "virial", "stress"))
 
 
 @dataclass
@@ -102,65 +88,6 @@ class GpumdOutputs:
     polarizability_ref: np.ndarray | None = None
 
 
-def properties_of(result: "PredictionResult") -> list[str]:
-    """The keys of :func:`prediction_columns` for ``result``'s model type."""
-    keys = ["energy", "force", "virial", "stress"] if result.energy is not None else []
-    for key, value in (("charge", result.raw_charges), ("bec", result.bec),
-                       ("dipole", result.dipole), ("polarizability", result.polarizability)):
-        if value is not None:
-            keys.append(key)
-    return keys
-
-
-def prediction_columns(result: "PredictionResult") -> dict[str, np.ndarray]:
-    """The predicted values as GPUMD's files hold them, for the properties the model gives.
-
-    Keys: ``energy`` (S,) eV/atom, ``force`` (N, 3), ``virial`` (S, 6) W/N,
-    ``stress`` (S, 6) W/V in GPa; charge models add ``charge`` (N,) raw
-    charges and ``bec`` (N, 9); dipole models give only ``dipole`` (S, 3)
-    / N, polarizability models only ``polarizability`` (S, 6) / N.
-    """
-    n_atoms = result.n_atoms_per_structure.astype(np.float64)
-    columns = {}
-    if result.energy is not None:
-        columns.update({
-            "energy": result.energy / n_atoms,
-            "force": result.forces,
-            "virial": six_from_matrix(result.virial, GPUMD_SIX) / n_atoms[:, None],
-            "stress": _stress_gpa(result.virial, result.volumes),
-        })
-    if result.raw_charges is not None:
-        columns["charge"] = result.raw_charges
-    if result.bec is not None:
-        columns["bec"] = result.bec.reshape(-1, 9)
-    if result.dipole is not None:
-        columns["dipole"] = result.dipole / n_atoms[:, None]
-    if result.polarizability is not None:
-        columns["polarizability"] = six_from_matrix(result.polarizability, GPUMD_SIX) / n_atoms[:, None]
-    return columns
-
-
-def reference_columns(result: "PredictionResult") -> dict[str, np.ndarray]:
-    """The data set's reference values in the units of :func:`prediction_columns` (NaN = absent).
-
-    Same keys as :func:`prediction_columns`; ``charge`` is all NaN (data sets
-    hold no per-atom charge targets; GPUMD's charge_train.out has no reference column).
-    """
-    n_atoms = result.n_atoms_per_structure.astype(np.float64)
-    ref = result.reference
-    full = {
-        "energy": ref.energy / n_atoms,
-        "force": ref.forces,
-        "virial": six_from_matrix(ref.virial, GPUMD_SIX) / n_atoms[:, None],
-        "stress": _stress_gpa(ref.virial, result.volumes),
-        "charge": np.full(result.n_atoms, np.nan),
-        "bec": ref.bec.reshape(-1, 9),
-        "dipole": ref.dipole / n_atoms[:, None],
-        "polarizability": six_from_matrix(ref.polarizability, GPUMD_SIX) / n_atoms[:, None],
-    }
-    return {key: full[key] for key in properties_of(result)}
-
-
 def _stored_reference_columns(result: "PredictionResult") -> dict[str, np.ndarray]:
     """The reference columns as GPUMD's nep computes them: from float32 copies of the data.
 
@@ -190,7 +117,7 @@ def _stored_reference_columns(result: "PredictionResult") -> dict[str, np.ndarra
         "dipole": per_atom_float32(ref.dipole),
         "polarizability": per_atom_float32(six_from_matrix(ref.polarizability, GPUMD_SIX)),
     }
-    return {key: full[key] for key in properties_of(result)}
+    return {key: full[key] for key in properties_of(result.model_type)}
 
 
 def write_prediction(result: "PredictionResult", directory: str | os.PathLike,
@@ -205,26 +132,37 @@ def write_prediction(result: "PredictionResult", directory: str | os.PathLike,
     Parameters
     ----------
     result : what :func:`gpunep.predict` returned
-    directory : created if needed; existing files of the same names are replaced
+    directory : created if needed; existing files of the same names are replaced,
+        all of them or (when a write fails) none
     descriptors : ``'atom'`` (one row per atom), ``'structure'`` (the mean
         over each structure's atoms) or None; needs ``result.descriptors``
 
     Returns
     -------
     The paths written.
+
+    Raises
+    ------
+    OSError
+        A file could not be written (full disk, file-size limit, permissions):
+        the message names it, and no file in ``directory`` has changed.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    pred, ref = prediction_columns(result), _stored_reference_columns(result)
+    with staged_directory(directory) as staging:
+        written = _write_files(result, staging, descriptors)
+    return [directory / path.name for path in written]
+
+
+def _write_files(result: "PredictionResult", directory: Path, descriptors: str | None) -> list[Path]:
+    """The files of :func:`write_prediction`, written straight into ``directory``."""
+    pred, ref = result.columns(), _stored_reference_columns(result)
     written = []
-    for key, (name, _, n_reference) in _LAYOUT.items():
-        if key not in pred:
-            continue
+    for key in pred:
         columns = [pred[key].reshape(len(pred[key]), -1)]
-        if n_reference:
+        if PROPERTIES[key].n_reference_columns:
             columns.append(ref[key].reshape(len(ref[key]), -1))
         rows = np.column_stack(columns)
-        path = directory / name
+        path = directory / PROPERTIES[key].file
         write_table(path, np.where(np.isnan(rows), ABSENT, rows))
         written.append(path)
     if descriptors is not None:
@@ -244,7 +182,7 @@ def write_descriptors(result: "PredictionResult", path: str | os.PathLike, mode:
     else:
         raise ValueError(f"descriptor mode must be 'atom' or 'structure', not {mode!r}")
     path = Path(path)
-    with open(path, "w") as handle:
+    with naming(path), open(path, "w") as handle:
         for row in rows:
             handle.write("".join(f"{v:g} " for v in row) + "\n")
     return path
@@ -253,7 +191,7 @@ def write_descriptors(result: "PredictionResult", path: str | os.PathLike, mode:
 def write_table(path: str | os.PathLike, rows: np.ndarray) -> None:
     """Write a 2D array with C's ``%g``, one space between values, no trailing space."""
     fmt = " ".join(["%g"] * rows.shape[1])
-    with open(path, "w") as handle:
+    with naming(path), open(path, "w") as handle:
         handle.writelines(fmt % tuple(row) + "\n" for row in rows.tolist())
 
 
@@ -273,8 +211,9 @@ def read_outputs(directory: str | os.PathLike) -> GpumdOutputs:
     directory = Path(directory)
     out = GpumdOutputs()
     found = False
-    for key, (name, n_predicted, n_reference) in _LAYOUT.items():
-        path = directory / name
+    for key, prop in PROPERTIES.items():
+        n_predicted, n_reference = prop.n_columns, prop.n_reference_columns
+        path = directory / prop.file
         if not path.is_file():
             continue
         found = True
@@ -288,7 +227,7 @@ def read_outputs(directory: str | os.PathLike) -> GpumdOutputs:
         if n_reference:
             setattr(out, f"{key}_ref", ref[:, 0] if n_reference == 1 else ref)
     if not found:
-        names = ", ".join(name for name, _, _ in _LAYOUT.values())
+        names = ", ".join(prop.file for prop in PROPERTIES.values())
         raise FileNotFoundError(f"{directory}: none of {names} is there")
     return out
 
@@ -309,10 +248,3 @@ def _load(path: Path, n_columns: int) -> np.ndarray:
                 raise ValueError(f"{path}, line {line_number}: not a number in "
                                  f"{line.strip()[:60]!r}") from None
     return np.array(rows, dtype=np.float64).reshape(-1, n_columns)
-
-
-def _stress_gpa(virial: np.ndarray, volumes: np.ndarray) -> np.ndarray:
-    # +W/V (GPUMD's pressure-like sign); undefined (NaN) for cells without volume
-    six = six_from_matrix(virial, GPUMD_SIX)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(volumes[:, None] > 0, six / volumes[:, None], np.nan) * EV_PER_A3_TO_GPA

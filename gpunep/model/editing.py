@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from gpunep.model import layout
 from gpunep.model.elements import ELEMENTS
 from gpunep.model.io import parameter_vector, restart_vectors
-from gpunep.model.model import Model
+from gpunep.model.fields import MIN_L_MAX_3B, AnyModel, ModelFields
 from gpunep.model.restart import (
     SIGMA_FACTOR,
     SIGMA_FLOOR,
@@ -37,17 +36,9 @@ from gpunep.model.restart import (
     restart_trees,
 )
 
-if TYPE_CHECKING:
-    from ase import Atoms
-
 EXTRA_TERMS = ("l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
 """The optional angular invariants, in descriptor order (222, 1111, 112, 123, 233, 134)."""
 
-# The 3-body order each invariant reads s components of
-# (docs/descriptors.md#invariant-requirements); with a
-# smaller l_max_3b GPUMD's force kernel reads uninitialised memory.
-_REQUIRED_L_MAX_3B = {"l_max_4b": 2, "l_max_5b": 1, "has_q_112": 2, "has_q_123": 3,
-                      "has_q_233": 3, "has_q_134": 4}
 
 # GPUMD's compile-time and trainer limits (docs/file-formats.md#gpumd-limits).
 MAX_DIM = 103
@@ -62,12 +53,12 @@ Transform = Callable[[Trees, Fill], Trees]
 
 
 # ------------------------------------------------------------- public edits
-def augment(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None,
+def augment(model: AnyModel, n_neuron: int | None = None, l_max_4b: int | None = None,
             l_max_5b: int | None = None, has_q_112: int | bool | None = None,
             has_q_123: int | bool | None = None, has_q_233: int | bool | None = None,
             has_q_134: int | bool | None = None, charge_head: bool = False, charge_mode: int = 2,
             sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR,
-            sigma_new: float = SIGMA_NEW) -> Model:
+            sigma_new: float = SIGMA_NEW) -> AnyModel:
     """Grow neurons, enable descriptor terms and/or add a charge head, in one step.
 
     New parameters are zero (restart: ``mu = 0``, ``sigma = sigma_new``), so
@@ -99,29 +90,13 @@ def augment(model: Model, n_neuron: int | None = None, l_max_4b: int | None = No
     check_sigma_settings(sigma_factor, sigma_floor, sigma_new)
     flags = _requested_flags(dict(l_max_4b=l_max_4b, l_max_5b=l_max_5b, has_q_112=has_q_112,
                                   has_q_123=has_q_123, has_q_233=has_q_233, has_q_134=has_q_134))
-    for name, value in flags.items():
-        current = getattr(model, name)
-        if value < current:
-            if value == 0:
-                raise ValueError(f"augment cannot turn {name} off (it is {current}); "
-                                 f"use prune({name}=0) to remove that descriptor block")
-            raise ValueError(f"augment cannot lower {name} from {current} to {value}; use prune({name}={value})")
-        if value and model.l_max_3b < _REQUIRED_L_MAX_3B[name]:
-            raise ValueError(f"{name} needs l_max_3b >= {_REQUIRED_L_MAX_3B[name]} (its invariant reads "
-                             f"those 3-body sums, docs/descriptors.md#invariant-requirements); "
-                             f"this model has l_max_3b = {model.l_max_3b}")
+    _check_growing_flags(model, flags)
     target = model.copy()
     for name, value in flags.items():
         setattr(target, name, value)
     old_neurons = model.n_neuron
     if n_neuron is not None:
-        n_neuron = _positive_int(n_neuron, "n_neuron")
-        if n_neuron < old_neurons:
-            raise ValueError(f"augment cannot reduce n_neuron from {old_neurons} to {n_neuron}; "
-                             f"use prune(n_neuron={n_neuron})")
-        if n_neuron > MAX_NEURON:
-            raise ValueError(f"n_neuron={n_neuron} exceeds GPUMD's limit of {MAX_NEURON} neurons")
-        target.n_neuron = n_neuron
+        target.n_neuron = _grown_neurons(old_neurons, n_neuron)
     if charge_head:
         _check_charge_head(model, charge_mode)
         target.model_type = "potential_with_charges"
@@ -150,11 +125,11 @@ def augment(model: Model, n_neuron: int | None = None, l_max_4b: int | None = No
     return _checked(target)
 
 
-def prune(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None,
+def prune(model: AnyModel, n_neuron: int | None = None, l_max_4b: int | None = None,
           l_max_5b: int | None = None, has_q_112: int | bool | None = None,
           has_q_123: int | bool | None = None, has_q_233: int | bool | None = None,
           has_q_134: int | bool | None = None, charge_head: bool = False,
-          sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR) -> Model:
+          sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR) -> AnyModel:
     """Remove neurons, descriptor blocks and/or the charge head, in one step.
 
     Neurons are ranked by :func:`neuron_importance` (on ``model`` as it is)
@@ -163,8 +138,8 @@ def prune(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None
     off removes its w0 columns and q_scaler entries; lowering ``l_max_4b`` to
     another non-zero value changes only the header. ``charge_head=True``
     turns a charge model back into a plain potential. Surviving restart
-    parameters get the re-opened sigma. Use :func:`prune_cost` to see what
-    the prune changes before retraining.
+    parameters get the re-opened sigma. Use :func:`gpunep.edit_cost.prune_cost`
+    to see what the prune changes before retraining.
 
     Raises
     ------
@@ -217,8 +192,8 @@ def prune(model: Model, n_neuron: int | None = None, l_max_4b: int | None = None
     return _checked(target)
 
 
-def remove_species(model: Model, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
-                   sigma_floor: float = SIGMA_FLOOR) -> Model:
+def remove_species(model: AnyModel, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
+                   sigma_floor: float = SIGMA_FLOOR) -> AnyModel:
     """Drop the listed species: their networks, descriptor pairs, cutoffs and ZBL rows.
 
     What remains predicts exactly what ``model`` predicts on structures made
@@ -237,8 +212,8 @@ def remove_species(model: Model, species: Sequence[str], sigma_factor: float = S
     return _select_species(model, kept, reopen=True, sigma_factor=sigma_factor, sigma_floor=sigma_floor)
 
 
-def keep_species(model: Model, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
-                 sigma_floor: float = SIGMA_FLOOR) -> Model:
+def keep_species(model: AnyModel, species: Sequence[str], sigma_factor: float = SIGMA_FACTOR,
+                 sigma_floor: float = SIGMA_FLOOR) -> AnyModel:
     """Keep only the listed species, in the model's original order (see :func:`remove_species`).
 
     Use :func:`reorder` afterwards for another order.
@@ -254,7 +229,7 @@ def keep_species(model: Model, species: Sequence[str], sigma_factor: float = SIG
     return _select_species(model, kept, reopen=True, sigma_factor=sigma_factor, sigma_floor=sigma_floor)
 
 
-def reorder(model: Model, species: Sequence[str]) -> Model:
+def reorder(model: AnyModel, species: Sequence[str]) -> AnyModel:
     """The same model with its species (type indices) in the order ``species``.
 
     Predictions do not change; neither does the restart (sigma is kept).
@@ -266,11 +241,11 @@ def reorder(model: Model, species: Sequence[str]) -> Model:
     return _select_species(model, names, reopen=False, sigma_factor=SIGMA_FACTOR, sigma_floor=SIGMA_FLOOR)
 
 
-def add_species(model: Model, species: Sequence[str], seed: int | None = None, *,
+def add_species(model: AnyModel, species: Sequence[str], seed: int | None = None, *,
                 cutoffs: Mapping[str, tuple[float, float]] | None = None,
                 zbl_parameters: Mapping[tuple[str, str], Sequence[float]] | None = None,
                 sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR,
-                sigma_new: float = SIGMA_NEW) -> Model:
+                sigma_new: float = SIGMA_NEW) -> AnyModel:
     """Append new species with freshly initialised networks and descriptor pairs.
 
     Every new parameter (each new species' network, and each descriptor pair
@@ -339,7 +314,7 @@ def add_species(model: Model, species: Sequence[str], seed: int | None = None, *
     return _checked(target)
 
 
-def neuron_importance(model: Model, second_network: bool = False) -> np.ndarray:
+def neuron_importance(model: ModelFields, second_network: bool = False) -> np.ndarray:
     """Per-neuron importance, mean over networks of ``||w0[n, :]|| (|w1[n]| + |w1_charge[n]|)``.
 
     ``second_network`` ranks the scalar (``_polar``) network of a
@@ -358,68 +333,8 @@ def neuron_importance(model: Model, second_network: bool = False) -> np.ndarray:
     return np.mean(scores, axis=0)
 
 
-@dataclass(frozen=True)
-class EditCost:
-    """How much an edit changes predictions on a set of structures.
-
-    Attributes
-    ----------
-    energy_change : (S,) per-structure energy change per atom, edited - original (eV/atom)
-    force_change : (N, 3) per-atom force change, edited - original (eV/Å)
-    """
-
-    energy_change: np.ndarray
-    force_change: np.ndarray
-
-    @property
-    def energy_rmse(self) -> float:
-        """Root-mean-square energy change per atom over the structures (eV/atom)."""
-        return float(np.sqrt(np.mean(self.energy_change**2)))
-
-    @property
-    def energy_max(self) -> float:
-        """Largest absolute energy change per atom (eV/atom)."""
-        return float(np.max(np.abs(self.energy_change)))
-
-    @property
-    def force_rmse(self) -> float:
-        """Root-mean-square force-component change over all atoms (eV/Å)."""
-        return float(np.sqrt(np.mean(self.force_change**2)))
-
-    @property
-    def force_max(self) -> float:
-        """Largest change of one atom's force vector, as a length (eV/Å)."""
-        return float(np.max(np.linalg.norm(self.force_change, axis=1)))
-
-    def __str__(self) -> str:
-        return (f"energy change: RMSE {self.energy_rmse:.3e} eV/atom, max {self.energy_max:.3e} eV/atom; "
-                f"force change: RMSE {self.force_rmse:.3e} eV/Å, max {self.force_max:.3e} eV/Å "
-                f"({len(self.energy_change)} structures, {len(self.force_change)} atoms)")
-
-
-def prune_cost(model: Model, pruned: Model, structures: "Atoms | Sequence[Atoms]") -> EditCost:
-    """Energy and force change that ``pruned`` (or any edit of ``model``) causes on ``structures``.
-
-    Both models are evaluated with the float64 numpy reference, so the
-    numbers show what a prune costs before any retraining. The structures may
-    contain only species both models have.
-    """
-    from gpunep.reference import evaluate
-    from gpunep.structures import pack
-
-    before = evaluate(model, pack(structures, model))
-    after = evaluate(pruned, pack(structures, pruned))
-    before.check_finite()
-    after.check_finite()
-    atoms = np.diff(pack(structures, model).offsets)
-    if np.any(atoms == 0):
-        raise ValueError("prune_cost needs structures with at least one atom each")
-    return EditCost(energy_change=(after.energy - before.energy) / atoms,
-                    force_change=after.forces - before.forces)
-
-
 # ------------------------------------------------------ the tree machinery
-def _value_trees(model: Model) -> Trees:
+def _value_trees(model: ModelFields) -> Trees:
     ann = copy.deepcopy(model.ann_parameters)
     if model.model_type == "potential_with_charges":
         ann["sqrt_epsilon_infinity"] = model.sqrt_epsilon_infinity
@@ -435,7 +350,7 @@ def _tree_map(function: Callable[..., Any], *trees: Any) -> Any:
     return float(result) if np.ndim(first) == 0 else np.asarray(result, dtype=np.float64)
 
 
-def _apply(source: Model, target: Model, transform: Transform, fill: Fill, sigma_factor: float,
+def _apply(source: ModelFields, target: ModelFields, transform: Transform, fill: Fill, sigma_factor: float,
            sigma_floor: float, sigma_new: float, reopen: bool = True) -> None:
     """Apply ``transform`` to the values and, if loaded, the restart of ``source`` into ``target``."""
     values = transform(_value_trees(source), fill)
@@ -463,7 +378,7 @@ def _no_new_parts(path: Path, shape: tuple[int, ...]) -> Any:
     raise AssertionError(f"an edit without new parameters asked for {path}")
 
 
-def _checked(model: Model) -> Model:
+def _checked(model: AnyModel) -> AnyModel:
     """Flatten the model (and restart) as the writers do, so no edit yields an unwritable model."""
     parameter_vector(model)
     if model.restart_parameters is not None:
@@ -472,7 +387,7 @@ def _checked(model: Model) -> Model:
 
 
 # ------------------------------------------------------ neurons and columns
-def descriptor_columns(model: Model) -> list[tuple[str, int]]:
+def descriptor_columns(model: ModelFields) -> list[tuple[str, int]]:
     """A name for each descriptor component, in order (docs/descriptors.md#descriptor-vector).
 
     ``('radial', n)``, then ``('l1', n)`` .. ``('lL', n)`` for the 3-body
@@ -489,7 +404,7 @@ def descriptor_columns(model: Model) -> list[tuple[str, int]]:
     return columns
 
 
-def _column_map(source: Model, target: Model) -> list[int | None]:
+def _column_map(source: ModelFields, target: ModelFields) -> list[int | None]:
     """For each target descriptor column, its source column (None: a new column)."""
     index = {name: i for i, name in enumerate(descriptor_columns(source))}
     return [index.get(name) for name in descriptor_columns(target)]
@@ -546,8 +461,8 @@ def _top_neurons(importance: np.ndarray, n: int) -> list[int]:
 
 
 # ------------------------------------------------------------ species parts
-def _select_species(model: Model, kept: list[str], reopen: bool, sigma_factor: float,
-                    sigma_floor: float) -> Model:
+def _select_species(model: AnyModel, kept: list[str], reopen: bool, sigma_factor: float,
+                    sigma_floor: float) -> AnyModel:
     """Keep the species ``kept`` (in that order): subset and/or permutation."""
     check_sigma_settings(sigma_factor, sigma_floor)
     target = model.copy()
@@ -585,7 +500,7 @@ def _zbl_row(table: Mapping[tuple[str, str], np.ndarray], pair: tuple[str, str])
     return np.asarray(table[(pair[1], pair[0])], dtype=np.float64)
 
 
-def _network_shapes(model: Model) -> dict[str, tuple[int, ...]]:
+def _network_shapes(model: ModelFields) -> dict[str, tuple[int, ...]]:
     """Shape of every per-species array of a network, in file order."""
     first, second = layout.network_keys(model.model_type, model.version)
     shapes = {}
@@ -601,7 +516,7 @@ def _network_shapes(model: Model) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _fresh_parameters(model: Model, types: tuple[str, ...], added: list[str],
+def _fresh_parameters(model: ModelFields, types: tuple[str, ...], added: list[str],
                       rng: np.random.Generator) -> dict[Path, Any]:
     """U(-1, 1) draws for every new part, in a fixed order (networks, then radial, then angular pairs)."""
     draws: dict[Path, Any] = {}
@@ -618,7 +533,7 @@ def _fresh_parameters(model: Model, types: tuple[str, ...], added: list[str],
     return draws
 
 
-def _extend_cutoffs(model: Model, target: Model, added: list[str],
+def _extend_cutoffs(model: ModelFields, target: ModelFields, added: list[str],
                     cutoffs: Mapping[str, tuple[float, float]] | None) -> None:
     if not isinstance(model.radial_cutoff, list):
         if cutoffs is not None:
@@ -646,7 +561,7 @@ def _extend_cutoffs(model: Model, target: Model, added: list[str],
     target.radial_cutoff, target.angular_cutoff = radial, angular
 
 
-def _extend_zbl(model: Model, target: Model, added: list[str],
+def _extend_zbl(model: ModelFields, target: ModelFields, added: list[str],
                 zbl_parameters: Mapping[tuple[str, str], Sequence[float]] | None) -> None:
     if model.zbl_parameters is None:
         if zbl_parameters is not None:
@@ -693,6 +608,31 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def _check_growing_flags(model: ModelFields, flags: dict[str, int]) -> None:
+    """Refuse invariant settings that augment cannot make: lower than now, or without their l_max_3b."""
+    for name, value in flags.items():
+        current = getattr(model, name)
+        if value < current:
+            if value == 0:
+                raise ValueError(f"augment cannot turn {name} off (it is {current}); "
+                                 f"use prune({name}=0) to remove that descriptor block")
+            raise ValueError(f"augment cannot lower {name} from {current} to {value}; use prune({name}={value})")
+        if value and model.l_max_3b < MIN_L_MAX_3B[name]:
+            raise ValueError(f"{name} needs l_max_3b >= {MIN_L_MAX_3B[name]} (its invariant reads "
+                             f"those 3-body sums, docs/descriptors.md#invariant-requirements); this model has l_max_3b = {model.l_max_3b}")
+
+
+def _grown_neurons(old_neurons: int, n_neuron: Any) -> int:
+    """The hidden-layer size augment grows to: an integer, not smaller, within GPUMD's limit."""
+    n_neuron = _positive_int(n_neuron, "n_neuron")
+    if n_neuron < old_neurons:
+        raise ValueError(f"augment cannot reduce n_neuron from {old_neurons} to {n_neuron}; "
+                         f"use prune(n_neuron={n_neuron})")
+    if n_neuron > MAX_NEURON:
+        raise ValueError(f"n_neuron={n_neuron} exceeds GPUMD's limit of {MAX_NEURON} neurons")
+    return n_neuron
+
+
 def _requested_flags(requested: dict[str, Any]) -> dict[str, int]:
     flags = {}
     for name, value in requested.items():
@@ -706,7 +646,7 @@ def _requested_flags(requested: dict[str, Any]) -> dict[str, int]:
     return flags
 
 
-def _check_charge_head(model: Model, charge_mode: int) -> None:
+def _check_charge_head(model: ModelFields, charge_mode: int) -> None:
     if model.model_type == "potential_with_charges":
         raise ValueError("this model already has a charge head (model_type 'potential_with_charges')")
     if model.model_type != "potential":
@@ -722,7 +662,7 @@ def _check_charge_head(model: Model, charge_mode: int) -> None:
                          f"got {charge_mode!r}")
 
 
-def _check_descriptor_limits(model: Model) -> None:
+def _check_descriptor_limits(model: ModelFields) -> None:
     if model.n_descriptor_angular > MAX_DIM_ANGULAR or model.n_descriptor > MAX_DIM:
         raise ValueError(f"the descriptor would have {model.n_descriptor} components "
                          f"({model.n_descriptor_angular} angular); GPUMD allows at most {MAX_DIM} "

@@ -20,7 +20,7 @@ import numpy as np
 from gpunep.errors import ModelFileError
 from gpunep.model import layout
 from gpunep.model.elements import ELEMENTS
-from gpunep.model.model import Model, _l_max_fields
+from gpunep.model.fields import ModelFields, _l_max_fields
 
 _TOKEN = re.compile(r"^nep([345])(_zbl)?(_temperature|_dipole|_polarizability|_charge\d|"
                     r"_vdw|_charge_vdw)?$")
@@ -38,7 +38,8 @@ class _Lines:
     def __init__(self, filename: str | os.PathLike):
         self.filename = str(filename)
         try:
-            with open(filename, encoding="utf-8", newline="") as handle:
+            # utf-8-sig: a byte order mark (some Windows editors write one) opens the file unread
+            with open(filename, encoding="utf-8-sig", newline="") as handle:
                 text = handle.read()
         except UnicodeDecodeError as exc:
             raise ModelFileError(self.filename, f"not a text file ({exc.reason})") from None
@@ -86,18 +87,8 @@ def _header_line(lines: _Lines, index: int, keyword: str, counts: tuple[int, ...
     return tokens
 
 
-def read_model(filename: str | os.PathLike, restart_file: str | os.PathLike | None = None) -> Model:
-    """Read a NEP model file (nep.txt), optionally with its SNES restart file.
-
-    Parameters
-    ----------
-    filename
-        Path to nep.txt. Every flavour of docs/file-formats.md#model-file-header
-        is understood: nep3/4/5, ``_zbl`` (universal, typewise, flexible),
-        uniform or per-type cutoffs, ``l_max`` with 1–7 fields,
-        ``_charge1/2``, ``_dipole``, ``_polarizability`` and ``_temperature``.
-    restart_file
-        Optional nep.restart, loaded into ``restart_parameters``.
+def parse_model(filename: str | os.PathLike) -> ModelFields:
+    """The fields of a nep.txt (:func:`gpunep.model.read_model` makes the :class:`~gpunep.model.Model`).
 
     Raises
     ------
@@ -107,14 +98,49 @@ def read_model(filename: str | os.PathLike, restart_file: str | os.PathLike | No
         (a ``ValueError``) naming the file, line and what was expected.
     """
     lines = _Lines(filename)
-    header = _parse_header(lines)
-    model = _parse_values(lines, header)
-    if restart_file is not None:
-        model.read_restart(restart_file)
-    return model
+    return _parse_values(lines, _parse_header(lines))
 
 
 def _parse_header(lines: _Lines) -> dict[str, Any]:
+    """The header lines of nep.txt as Model fields, plus ``first_value_line``."""
+    header, has_zbl = _parse_model_line(lines)
+    index = 1
+    if has_zbl:
+        zbl = _header_line(lines, index, "zbl", (3, 4))
+        r_in = lines.number(zbl[1], index + 1, "zbl inner cutoff")
+        r_out = lines.number(zbl[2], index + 1, "zbl outer cutoff")
+        header["zbl"] = (r_in, r_out)
+        if len(zbl) == 4:
+            header["zbl_typewise_cutoff_factor"] = lines.number(zbl[3], index + 1, "zbl typewise factor")
+        index += 1
+    _parse_cutoff_line(lines, index, header)
+    index += 1
+    n_max = _header_line(lines, index, "n_max", (3,))
+    header["n_max_radial"] = _integer(lines, n_max[1], index + 1, "n_max radial")
+    header["n_max_angular"] = _integer(lines, n_max[2], index + 1, "n_max angular")
+    index += 1
+    basis = _header_line(lines, index, "basis_size", (3,))
+    header["n_basis_radial"] = _integer(lines, basis[1], index + 1, "basis_size radial")
+    header["n_basis_angular"] = _integer(lines, basis[2], index + 1, "basis_size angular")
+    index += 1
+    l_max = _header_line(lines, index, "l_max", (2, 3, 4, 5, 6, 7, 8))
+    flags = [_integer(lines, tok, index + 1, "l_max") for tok in l_max[1:]] + [0] * (8 - len(l_max))
+    names = ("l_max_3b", "l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
+    header.update(zip(names, flags))
+    if not 1 <= header["l_max_3b"] <= 8:
+        raise lines.error(index + 1, f"l_max for 3-body terms must be 1..8, got {header['l_max_3b']}")
+    index += 1
+    ann = _header_line(lines, index, "ANN", (2, 3))
+    header["n_neuron"] = _integer(lines, ann[1], index + 1, "ANN neurons", minimum=1)
+    if len(ann) == 3 and _integer(lines, ann[2], index + 1, "ANN second layer") != 0:
+        raise lines.error(index + 1, "two-hidden-layer models (ANN N1 N2 with N2 > 0) are training-only "
+                                     "and not supported")
+    header["first_value_line"] = index + 1
+    return header
+
+
+def _parse_model_line(lines: _Lines) -> tuple[dict[str, Any], bool]:
+    """The first line (``nep4_zbl 2 Te Pb``): version, model type, species; and whether a zbl line follows."""
     if not lines.lines:
         raise lines.error(None, "the file is empty")
     tokens = lines.lines[0].split()
@@ -152,15 +178,12 @@ def _parse_header(lines: _Lines) -> dict[str, Any]:
     header: dict[str, Any] = dict(version=version, model_type=model_type, types=types,
                                   charge_mode=int(suffix[7]) if model_type == "potential_with_charges" else None,
                                   zbl=None, zbl_typewise_cutoff_factor=None)
-    index = 1
-    if has_zbl:
-        zbl = _header_line(lines, index, "zbl", (3, 4))
-        r_in = lines.number(zbl[1], index + 1, "zbl inner cutoff")
-        r_out = lines.number(zbl[2], index + 1, "zbl outer cutoff")
-        header["zbl"] = (r_in, r_out)
-        if len(zbl) == 4:
-            header["zbl_typewise_cutoff_factor"] = lines.number(zbl[3], index + 1, "zbl typewise factor")
-        index += 1
+    return header, has_zbl
+
+
+def _parse_cutoff_line(lines: _Lines, index: int, header: dict[str, Any]) -> None:
+    """The cutoff line (uniform, per type, or with legacy typewise factors) and the max neighbor counts."""
+    n_types = len(header["types"])
     n_typewise = 2 * n_types + 3
     counts = (5, 8, n_typewise) if n_types > 1 else (5, 8)
     cutoff = _header_line(lines, index, "cutoff", counts)
@@ -192,29 +215,6 @@ def _parse_header(lines: _Lines) -> dict[str, Any]:
         if not (0 < rc_a <= rc_r):
             raise lines.error(line, f"cutoffs must satisfy 0 < angular <= radial, got radial {rc_r:g}, "
                                     f"angular {rc_a:g}")
-    index += 1
-    n_max = _header_line(lines, index, "n_max", (3,))
-    header["n_max_radial"] = _integer(lines, n_max[1], index + 1, "n_max radial")
-    header["n_max_angular"] = _integer(lines, n_max[2], index + 1, "n_max angular")
-    index += 1
-    basis = _header_line(lines, index, "basis_size", (3,))
-    header["n_basis_radial"] = _integer(lines, basis[1], index + 1, "basis_size radial")
-    header["n_basis_angular"] = _integer(lines, basis[2], index + 1, "basis_size angular")
-    index += 1
-    l_max = _header_line(lines, index, "l_max", (2, 3, 4, 5, 6, 7, 8))
-    flags = [_integer(lines, tok, index + 1, "l_max") for tok in l_max[1:]] + [0] * (8 - len(l_max))
-    names = ("l_max_3b", "l_max_4b", "l_max_5b", "has_q_112", "has_q_123", "has_q_233", "has_q_134")
-    header.update(zip(names, flags))
-    if not 1 <= header["l_max_3b"] <= 8:
-        raise lines.error(index + 1, f"l_max for 3-body terms must be 1..8, got {header['l_max_3b']}")
-    index += 1
-    ann = _header_line(lines, index, "ANN", (2, 3))
-    header["n_neuron"] = _integer(lines, ann[1], index + 1, "ANN neurons", minimum=1)
-    if len(ann) == 3 and _integer(lines, ann[2], index + 1, "ANN second layer") != 0:
-        raise lines.error(index + 1, "two-hidden-layer models (ANN N1 N2 with N2 > 0) are training-only "
-                                     "and not supported")
-    header["first_value_line"] = index + 1
-    return header
 
 
 _NOT_DECIMAL = re.compile(r"[^0-9.eE+\- \t\n]")
@@ -257,9 +257,9 @@ def _number_rows(lines: _Lines, rows: list[str], first_line: int, names: tuple[s
     return table
 
 
-def _parse_values(lines: _Lines, header: dict[str, Any]) -> Model:
+def _parse_values(lines: _Lines, header: dict[str, Any]) -> ModelFields:
     first_value_line = header.pop("first_value_line")
-    model = Model(**header, ann_parameters={}, q_scaler=np.zeros(0),
+    model = ModelFields(**header, ann_parameters={}, q_scaler=np.zeros(0),
                   radial_descriptor_weights={}, angular_descriptor_weights={})
     n_ann, n_c, dim = model.n_ann_parameters, model.n_descriptor_parameters, model.n_descriptor
     n_zbl = 10 * len(model.types) * (len(model.types) + 1) // 2 if model.zbl == (0.0, 0.0) else 0
@@ -317,7 +317,7 @@ def atomic_write(filename: str | os.PathLike, text: str) -> None:
         raise
 
 
-def _ann_vector(model: Model, tree: dict[str, Any]) -> np.ndarray:
+def _ann_vector(model: ModelFields, tree: dict[str, Any]) -> np.ndarray:
     tree = dict(tree)
     if model.model_type == "potential_with_charges" and "sqrt_epsilon_infinity" not in tree:
         tree["sqrt_epsilon_infinity"] = model.sqrt_epsilon_infinity
@@ -326,7 +326,7 @@ def _ann_vector(model: Model, tree: dict[str, Any]) -> np.ndarray:
                               dim=model.n_descriptor)
 
 
-def parameter_vector(model: Model) -> np.ndarray:
+def parameter_vector(model: ModelFields) -> np.ndarray:
     """All values of nep.txt after the header, in file order."""
     parts = [
         _ann_vector(model, model.ann_parameters),
@@ -364,7 +364,7 @@ def _header_number(value: float) -> str:
     return short if float(short) == value else repr(float(value))
 
 
-def _format_header(model: Model) -> str:
+def _format_header(model: ModelFields) -> str:
     num = _header_number
     token = f"nep{model.version}" + ("_zbl" if model.zbl is not None else "")
     token += {"potential": "", "temperature": "_temperature", "dipole": "_dipole",
@@ -391,8 +391,8 @@ def _format_header(model: Model) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_model(model: Model, filename: str | os.PathLike) -> None:
-    """Write ``model`` as nep.txt (see :meth:`Model.write`)."""
+def write_model(model: ModelFields, filename: str | os.PathLike) -> None:
+    """Write ``model`` as nep.txt (see :meth:`gpunep.model.Model.write`)."""
     values = parameter_vector(model)
     # Python floats format several times faster than numpy scalars.
     text = _format_header(model) + "".join(f"{v:15.7e}\n" for v in values.tolist())
@@ -400,7 +400,7 @@ def write_model(model: Model, filename: str | os.PathLike) -> None:
 
 
 # ------------------------------------------------------------------ restart
-def _fitted_vectors(model: Model, restart: dict[str, Any], which: str) -> np.ndarray:
+def _fitted_vectors(model: ModelFields, restart: dict[str, Any], which: str) -> np.ndarray:
     return np.concatenate([
         _ann_vector(model, restart[f"ann_{which}"]),
         layout.flatten_descriptor(restart[f"radial_descriptor_{which}"], model.types,
@@ -410,7 +410,7 @@ def _fitted_vectors(model: Model, restart: dict[str, Any], which: str) -> np.nda
     ])
 
 
-def restart_from_vectors(model: Model, mu: np.ndarray, sigma: np.ndarray) -> dict[str, Any]:
+def restart_from_vectors(model: ModelFields, mu: np.ndarray, sigma: np.ndarray) -> dict[str, Any]:
     """Build ``restart_parameters`` trees from flat ``mu``/``sigma`` vectors in file order."""
     n_ann = model.n_ann_parameters
     n_cr = len(model.types) ** 2 * (model.n_max_radial + 1) * (model.n_basis_radial + 1)
@@ -426,7 +426,7 @@ def restart_from_vectors(model: Model, mu: np.ndarray, sigma: np.ndarray) -> dic
     return restart
 
 
-def restart_vectors(model: Model) -> tuple[np.ndarray, np.ndarray]:
+def restart_vectors(model: ModelFields) -> tuple[np.ndarray, np.ndarray]:
     """The flat ``mu`` and ``sigma`` vectors of ``model.restart_parameters``, file order."""
     if model.restart_parameters is None:
         raise ValueError("the model has no restart parameters (load nep.restart with read_restart "
@@ -435,7 +435,7 @@ def restart_vectors(model: Model) -> tuple[np.ndarray, np.ndarray]:
             _fitted_vectors(model, model.restart_parameters, "sigma"))
 
 
-def read_restart(model: Model, filename: str | os.PathLike) -> dict[str, Any]:
+def read_restart(model: ModelFields, filename: str | os.PathLike) -> dict[str, Any]:
     """Parse nep.restart for ``model``'s architecture (``mu sigma`` rows)."""
     lines = _Lines(filename)
     rows = list(lines.lines)
@@ -450,7 +450,7 @@ def read_restart(model: Model, filename: str | os.PathLike) -> dict[str, Any]:
     return restart_from_vectors(model, table[:, 0], table[:, 1])
 
 
-def write_restart(model: Model, filename: str | os.PathLike) -> None:
+def write_restart(model: ModelFields, filename: str | os.PathLike) -> None:
     """Write ``model.restart_parameters`` as nep.restart (``%15.7e %15.7e`` rows)."""
     mu, sigma = restart_vectors(model)
     for name, vector in (("mu", mu), ("sigma", sigma)):

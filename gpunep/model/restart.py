@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from gpunep.model.model import Model
+from gpunep.model.fields import AnyModel, ModelFields
+from gpunep.model.io import parameter_vector, restart_from_vectors
 
 SIGMA_FACTOR = 0.1
 """Default ``sigma / |mu|`` for re-opened parameters."""
@@ -44,8 +45,8 @@ def adaptive_sigma(mu: np.ndarray | float, sigma_factor: float = SIGMA_FACTOR,
     return float(sigma) if np.ndim(mu) == 0 else sigma
 
 
-def make_restart(model: Model, sigma: float | str | None = "magnitude",
-                 sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR) -> Model:
+def make_restart(model: AnyModel, sigma: float | str | None = "magnitude",
+                 sigma_factor: float = SIGMA_FACTOR, sigma_floor: float = SIGMA_FLOOR) -> AnyModel:
     """A copy of ``model`` with restart parameters made from its own values.
 
     Users often have only nep.txt; this builds the nep.restart GPUMD needs to
@@ -67,8 +68,6 @@ def make_restart(model: Model, sigma: float | str | None = "magnitude",
     Model
         A new model whose ``restart_parameters`` are set; ``model`` is unchanged.
     """
-    from gpunep.model.io import parameter_vector, restart_from_vectors
-
     check_sigma_settings(sigma_factor, sigma_floor)
     n_fitted = model.n_ann_parameters + model.n_descriptor_parameters
     mu = parameter_vector(model)[:n_fitted]
@@ -86,7 +85,7 @@ def make_restart(model: Model, sigma: float | str | None = "magnitude",
     return out
 
 
-def restart_trees(model: Model, which: str) -> dict[str, Any]:
+def restart_trees(model: ModelFields, which: str) -> dict[str, Any]:
     """``{'ann', 'radial', 'angular'}`` view of ``restart_parameters`` for ``'mu'`` or ``'sigma'``."""
     restart = model.restart_parameters
     if restart is None:

@@ -17,6 +17,8 @@ from math import factorial
 import numpy as np
 from numpy.polynomial import legendre, polynomial
 
+from gpunep.model.fields import MIN_L_MAX_3B
+
 L_MAX = 8
 
 # Z_l^m(z) as integer coefficients, highest power first
@@ -212,12 +214,12 @@ def _terms_134() -> list[Term]:
 
 # name -> (model attribute that enables it, smallest l_max_3b whose s it reads, terms)
 MANY_BODY_INVARIANTS: dict[str, tuple[str, int, list[Term]]] = {
-    "222": ("l_max_4b", 2, _terms_222()),
-    "1111": ("l_max_5b", 1, _terms_1111()),
-    "112": ("has_q_112", 2, _terms_112()),
-    "123": ("has_q_123", 3, _terms_123()),
-    "233": ("has_q_233", 3, _terms_233()),
-    "134": ("has_q_134", 4, _terms_134()),
+    "222": ("l_max_4b", MIN_L_MAX_3B["l_max_4b"], _terms_222()),
+    "1111": ("l_max_5b", MIN_L_MAX_3B["l_max_5b"], _terms_1111()),
+    "112": ("has_q_112", MIN_L_MAX_3B["has_q_112"], _terms_112()),
+    "123": ("has_q_123", MIN_L_MAX_3B["has_q_123"], _terms_123()),
+    "233": ("has_q_233", MIN_L_MAX_3B["has_q_233"], _terms_233()),
+    "134": ("has_q_134", MIN_L_MAX_3B["has_q_134"], _terms_134()),
 }
 
 

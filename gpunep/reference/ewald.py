@@ -35,10 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpunep.constants import K_C
 from gpunep.reference.forces import scatter
 from gpunep.reference.neighbors import Pairs
 
-K_C = 14.399645  # eV Å / e^2, GPUMD's Coulomb constant (docs/README.md#units)
 KSPACE = ("truncated", "converged")
 # |k| cutoff in units of 2 pi alpha per kspace mode (see the module docstring).
 _K_CUTOFF_FACTOR = {"truncated": 1.0, "converged": 2.0}

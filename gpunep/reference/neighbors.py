@@ -4,7 +4,7 @@ For atom ``i`` the neighbors are all atoms ``j`` and all their periodic
 images with ``|r_j + shift - r_i| < rc(t_i, t_j)`` (strict), including
 images of ``i`` itself but not the zero-shift self pair. No minimum-image
 assumption: the shifts that can reach the cutoff follow from the cell's face
-distances (:func:`gpunep.structures.image_counts`), so tiny, skewed and
+distances (:func:`gpunep.geometry.image_counts`), so tiny, skewed and
 partially periodic cells are exact.
 
 The search: wrap the atoms into the cell, lay out every periodic image that
@@ -20,7 +20,7 @@ from itertools import product
 
 import numpy as np
 
-from gpunep.structures import image_counts
+from gpunep.geometry import completed_cell, image_counts
 
 # Bound on the number of candidate pairs tested at once (memory).
 _CANDIDATE_BLOCK = 1 << 21
@@ -85,7 +85,7 @@ def find_pairs(
         empty = np.zeros(0, dtype=np.int64)
         return Pairs(empty, empty, np.zeros((0, 3)), np.zeros(0))
     rc_max = float(cutoffs.max())
-    full = _completed_cell(cell, pbc)
+    full = completed_cell(cell, pbc)
     wrapped, ghost_atom, ghost_pos, ghost_unshifted = _ghosts(positions, cell, full, pbc, rc_max)
 
     # Cartesian bins of side rc_max: a neighbor is in the center's bin or one of the 26 around it.
@@ -129,22 +129,6 @@ def find_pairs(
     order = np.lexsort((ghost[keep], neighbor[keep], center[keep]))
     return Pairs(center[keep][order], neighbor[keep][order], vectors[keep][order],
                  distances[keep][order])
-
-
-def _completed_cell(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
-    """The cell with each non-periodic vector replaced by a unit vector orthogonal to the others.
-
-    Non-periodic vectors may be zero or arbitrary; this is the basis
-    :func:`gpunep.structures.image_counts` measures periodic thicknesses in.
-    """
-    full = cell.copy()
-    chosen = [cell[d] for d in range(3) if pbc[d]]
-    for d in range(3):
-        if not pbc[d]:
-            basis = np.vstack([np.array(chosen).reshape(-1, 3), np.zeros((3 - len(chosen), 3))])
-            full[d] = np.linalg.svd(basis)[2][-1]
-            chosen.append(full[d])
-    return full
 
 
 def _ghosts(positions, cell, full, pbc, rc_max):

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gpunep.constants import K_C
 from gpunep.model.elements import covalent_radius
 from gpunep.reference.neighbors import Pairs
 
 if TYPE_CHECKING:
     from gpunep.model import Model
 
-K_C = 14.399645  # eV Å / e^2, GPUMD's Coulomb constant
 # Universal screening function: (A_k, B_k), k = 1..4
 UNIVERSAL = np.array([[0.18175, 3.1998], [0.50986, 0.94229], [0.28022, 0.4029], [0.02817, 0.20162]])
 SCREENING_INVERSE = 2.134563  # 1 / 0.46848 Å^-1

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gpunep.executors import host
 from gpunep.engine.neighbors import build_neighbor_lists, grown_capacity
-from gpunep.structures import image_counts
+from gpunep.geometry import image_counts
 
 # Vectors agree to round-off: |r| <= ~30 Å here, and the kernels form r_j - r_i + k.cell
 # with possibly fused multiply-adds (a few ulp of 30 Å is ~1e-14 Å).

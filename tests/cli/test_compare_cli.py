@@ -10,6 +10,7 @@ from conftest import shared_file
 from gpunep import read_model
 from gpunep.cli import main
 from gpunep.compare import compare
+from gpunep.edit_cost import prune_cost
 from gpunep.model import editing
 
 
@@ -102,7 +103,7 @@ def test_pruned_model_reports_the_change(gpumd_folder, tmp_path, capsys):
     ase.io.write(data, structures, format="extxyz")
     result = compare(original, pruned_file, data, backend="reference")
     # the model-editing module's own measure of the same change, computed independently
-    cost = editing.prune_cost(original, read_model(pruned_file), ase.io.read(data, ":"))
+    cost = prune_cost(original, read_model(pruned_file), ase.io.read(data, ":"))
     assert result.a_vs_b.rmse("energy") == pytest.approx(cost.energy_rmse, rel=1e-9)
     assert result.a_vs_b.max_abs("energy") == pytest.approx(cost.energy_max, rel=1e-9)
     assert result.a_vs_b.rmse("force") == pytest.approx(cost.force_rmse, rel=1e-9)

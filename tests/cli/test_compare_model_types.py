@@ -16,8 +16,9 @@ from ase.io import read, write
 from conftest import shared_models
 from gpunep import read_model
 from gpunep.cli import main
-from gpunep.compare import ROUND_OFF, compare
+from gpunep.compare import compare
 from gpunep.model import editing
+from gpunep.properties import ROUND_OFF
 
 N_STRUCTURES, N_ATOMS = 3, 250
 

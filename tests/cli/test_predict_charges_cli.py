@@ -27,7 +27,7 @@ from ase.io import read
 
 from conftest import shared_models
 from gpunep.cli import main
-from gpunep.io.gpumd_files import EV_PER_A3_TO_GPA
+from gpunep.properties import EV_PER_A3_TO_GPA
 
 TOLERANCE = {"energy_train.out": Decimal("1e-5"), "charge_train.out": Decimal("1e-5"),
              "force_train.out": Decimal("5e-5"), "virial_train.out": Decimal("5e-5")}

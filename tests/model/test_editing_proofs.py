@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from editing_cases import EVALUABLE, SHARED_MODELS, flavour_model, mixed_structures, pbte_model, rocksalt
 
-from gpunep.model import prune_cost, read_model
+from gpunep.edit_cost import prune_cost
+from gpunep.model import read_model
 from gpunep.model.io import parameter_vector
 from gpunep.reference import evaluate
 from gpunep.structures import pack

@@ -467,3 +467,23 @@ def test_parameter_counts_of_the_modifying_walkthrough(changes, n_parameters):
     assert model.n_parameters == n_parameters
     with_5b = random_model(**{**architecture, **changes, "l_max": (4, 2, 1)})
     assert with_5b.n_descriptor_angular - model.n_descriptor_angular == 5  # n_max_angular + 1
+
+
+def test_a_byte_order_mark_opening_a_file_is_accepted(tmp_path):
+    # Some Windows editors open every UTF-8 file with U+FEFF; GPUMD's own files never have one.
+    from gpunep.model import make_restart
+    from gpunep.model.io import restart_vectors
+
+    model = make_restart(random_model(("Te", "Pb"), seed=4))
+    model.write(tmp_path / "nep.txt")
+    model.write_restart(tmp_path / "nep.restart")
+    write_nepfile({"type": [2, "Te", "Pb"], "n_max": [4, 4]}, tmp_path)
+    plain = read_model(tmp_path / "nep.txt", restart_file=tmp_path / "nep.restart")
+    for name in ("nep.txt", "nep.restart", "nep.in"):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    marked = read_model(tmp_path / "nep.txt", restart_file=tmp_path / "nep.restart")
+    np.testing.assert_array_equal(parameter_vector(marked), parameter_vector(plain))
+    for a, b in zip(restart_vectors(marked), restart_vectors(plain)):
+        np.testing.assert_array_equal(a, b)
+    assert read_nepfile(tmp_path / "nep.in") == {"type": [2, "Te", "Pb"], "n_max": [4, 4]}

@@ -6,14 +6,11 @@ import numpy as np
 import pytest
 
 from gpunep.io.extxyz import (
-    GPUMD_SIX,
-    VOIGT_SIX,
     iter_labelled,
     iter_structures,
     reference_of,
-    six_from_matrix,
-    symmetric_from_six,
 )
+from gpunep.properties import GPUMD_SIX, VOIGT_SIX, six_from_matrix, symmetric_from_six
 
 CELL = np.array([[5.0, 0.0, 0.0], [1.0, 6.0, 0.0], [0.5, 0.7, 7.0]])  # volume = 210 Å³
 # A symmetric virial with distinct entries, so any mix-up of components shows.

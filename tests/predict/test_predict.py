@@ -77,11 +77,11 @@ def test_mixed_list_equals_calculator_one_at_a_time(model, backend, batch_size):
 
 
 def test_virial_and_stress_match_the_calculator(model):
-    # the calculator gives ASE stress only for 3D-periodic cells: bulk, tiny, only_te
+    # ASE stress for every three-dimensional cell: bulk, the slab (vacuum included), tiny, only_te
     structures = mixed_structures()
     result = predict(model, structures, backend="reference")
     calc = NEPCalculator(model, backend="reference")
-    for s in (0, 3, 4):
+    for s in (0, 1, 3, 4):
         atoms = structures[s].copy()
         atoms.calc = calc
         np.testing.assert_allclose(result.stress[s], atoms.get_stress(), rtol=0, atol=1e-12)

@@ -20,9 +20,9 @@ from conftest import shared_models
 from gpunep import read_model
 from gpunep.calculator import NEPCalculator
 from gpunep.cli import main
-from gpunep.io.extxyz import GPUMD_SIX, six_from_matrix
 from gpunep.io.gpumd_files import read_outputs
 from gpunep.prediction import predict
+from gpunep.properties import GPUMD_SIX, six_from_matrix
 
 # Batch vs single evaluation in float64 differ at most in the order of sums (observed: 0);
 # 1e-10 is far below any packing error (a lost or extra atom changes these by > 1e-3).

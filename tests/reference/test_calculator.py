@@ -67,7 +67,7 @@ def test_energy_per_atom_matches_gpumd_prediction():
     assert abs(atoms.get_potential_energy() / len(atoms) - reference) <= 1e-5   # %g + float32
 
 
-def test_no_stress_without_full_periodicity():
+def test_no_stress_without_a_three_dimensional_cell():
     atoms = Atoms("SiC3", positions=[[0, 0, 0], [1.9, 0, 0], [0, 1.8, 0.2], [-0.3, 0.4, 1.7]])
     atoms.calc = NEPCalculator(MODEL, backend="reference")
     assert np.isfinite(atoms.get_potential_energy())
@@ -75,9 +75,37 @@ def test_no_stress_without_full_periodicity():
         atoms.get_stress()
     slab = silicon_carbide()
     slab.pbc = (True, True, False)
+    slab.cell[2] = 0.0   # no third vector: cell rank 2
     slab.calc = NEPCalculator(MODEL, backend="reference")
-    with pytest.raises(PropertyNotImplementedError):
+    with pytest.raises(PropertyNotImplementedError, match="2 non-zero vectors"):
         slab.get_stresses()
+    flat = silicon_carbide()
+    flat.pbc = False
+    flat.cell[2] = flat.cell[0] + flat.cell[1]   # three vectors, no volume
+    flat.calc = NEPCalculator(MODEL, backend="reference")
+    with pytest.raises(PropertyNotImplementedError, match="three-dimensional cell"):
+        flat.get_stress()
+    from gpunep import predict
+
+    # predict agrees: no stress (NaN) where the calculator has none
+    assert np.isnan(predict(MODEL, [atoms, slab, flat], backend="reference").stress).all()
+
+
+@pytest.mark.parametrize("pbc", [(True, True, False), (False, False, False)])
+def test_a_slab_or_molecule_in_a_three_dimensional_cell_has_a_stress(pbc):
+    from gpunep import predict
+
+    atoms = silicon_carbide()
+    atoms.cell[2] *= 3.0   # vacuum along the third vector
+    atoms.pbc = pbc
+    atoms.calc = NEPCalculator(MODEL, backend="reference")
+    analytic = atoms.get_stress()
+    # a homogeneous strain moves every atom, so -W / V is dE/d(strain) / V whatever pbc says
+    numeric = calculate_numerical_stress(atoms, eps=1e-5)   # ASE's O(eps^2) central differences
+    assert np.abs(numeric - analytic).max() <= 1e-6 * np.abs(analytic).max()
+    assert np.allclose(atoms.get_stresses().sum(axis=0), analytic, rtol=0, atol=1e-13)
+    from_predict = predict(MODEL, atoms, backend="reference")
+    np.testing.assert_allclose(from_predict.stress[0], analytic, rtol=0, atol=1e-12)
 
 
 def test_recomputes_after_a_move():

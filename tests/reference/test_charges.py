@@ -33,7 +33,8 @@ from ase.io import read
 from conftest import shared_models
 from gpunep.model import random_model, read_model
 from gpunep.reference import compute_descriptors, evaluate
-from gpunep.reference.ewald import K_C, k_cutoff, kvectors, real_space, reciprocal
+from gpunep.constants import K_C
+from gpunep.reference.ewald import k_cutoff, kvectors, real_space, reciprocal
 from gpunep.reference.neighbors import find_pairs
 from gpunep.structures import pack
 from reference_cases import (POSITION_STEP, STRAIN_STEP, numerical_forces, numerical_virial,

@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gpunep.engine.kspace import KSPACE, check_periodic, ewald_alpha, kvectors
 from gpunep.engine.launch import Group, scalars
 from gpunep.engine.plans import ModelPlan, descriptor_output
 from gpunep.engine.plans.potential import SUM_COMPONENTS, empty_energy_fields, energy_fields
-from gpunep.reference.charges import check_periodic, ewald_alpha
-from gpunep.reference.ewald import KSPACE, kvectors
 
 if TYPE_CHECKING:
     from gpunep.engine.download import Download
