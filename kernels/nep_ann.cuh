@@ -25,7 +25,7 @@ __device__ __forceinline__ real nep_network(
   const real* w1 = b0 + NEP_N_NEURON;
   const real bias = w1[NEP_N_NEURON];
   real x[NEP_DIM];
-  NEP_UNROLL
+  NEP_UNROLL_DIM
   for (int nu = 0; nu < NEP_DIM; ++nu) {
     x[nu] = q_scaler[nu] * q[nu];
     fp[nu] = (real)0;
@@ -36,22 +36,22 @@ __device__ __forceinline__ real nep_network(
   for (int mu = 0; mu < NEP_N_NEURON; ++mu) {
     const real* row = w0 + mu * NEP_DIM;
     real a = (real)0;
-    NEP_UNROLL
+    NEP_UNROLL_DIM
     for (int nu = 0; nu < NEP_DIM; ++nu) a += row[nu] * x[nu];
     const real h = nep_tanh(a - b0[mu]);
     const real dh = (real)1 - h * h;
     u += w1[mu] * h;
     const real du = w1[mu] * dh;
-    NEP_UNROLL
+    NEP_UNROLL_DIM
     for (int nu = 0; nu < NEP_DIM; ++nu) fp[nu] += du * row[nu];
     if (SECOND_HEAD) {
       u2 += head[mu] * h;
       const real dq = head[mu] * dh;
-      NEP_UNROLL
+      NEP_UNROLL_DIM
       for (int nu = 0; nu < NEP_DIM; ++nu) fp_second[nu] += dq * row[nu];
     }
   }
-  NEP_UNROLL
+  NEP_UNROLL_DIM
   for (int nu = 0; nu < NEP_DIM; ++nu) {
     fp[nu] *= q_scaler[nu];
     if (SECOND_HEAD) fp_second[nu] *= q_scaler[nu];

@@ -19,6 +19,9 @@
 //   NEP_SUM_CHUNK          radial orders whose angular sums one pass over the
 //                          neighbors accumulates (registers on a GPU; the host
 //                          takes all of them in one pass)
+//   NEP_RADIAL_BY_TYPE     1: the radial descriptor sums basis values in one
+//                          array per neighbor type (the host); 0: per run of
+//                          same-type neighbors (a GPU's registers)
 //
 // So every per-atom array (descriptor, angular sums, network gradient, basis
 // functions, spherical harmonics) has a size known to the compiler: registers
@@ -31,7 +34,8 @@
 #if !defined(NEP_N_TYPES) || !defined(NEP_N_RADIAL) || !defined(NEP_K_RADIAL) ||   \
     !defined(NEP_N_ANGULAR) || !defined(NEP_K_ANGULAR) || !defined(NEP_L_MAX) ||   \
     !defined(NEP_EXTRAS) || !defined(NEP_N_NEURON) || !defined(NEP_HAS_ZBL) ||     \
-    !defined(NEP_HAS_CHARGE_HEAD) || !defined(NEP_HAS_POLAR_NETWORK) || !defined(NEP_SUM_CHUNK)
+    !defined(NEP_HAS_CHARGE_HEAD) || !defined(NEP_HAS_POLAR_NETWORK) || !defined(NEP_SUM_CHUNK) || \
+    !defined(NEP_RADIAL_BY_TYPE)
 #error "model kernels are compiled for one architecture: gpunep.engine.model_arrays defines NEP_*"
 #endif
 
@@ -72,6 +76,10 @@ constexpr long long NEP_P_ANN_POLAR =
 constexpr long long NEP_P_SIZE =
   NEP_P_ANN_POLAR + (NEP_HAS_POLAR_NETWORK ? (long long)NEP_N_TYPES * NEP_ANN_BLOCK : 0);
 
+// Descriptor-length loops (the network) are unrolled, keeping the descriptor
+// and its gradient in registers, up to this length; longer ones stay loops
+// over a local array (a GPU's 255 registers hold no more).
+constexpr int NEP_DIM_UNROLL = NEP_DIM <= 48 ? NEP_DIM : 1;
 constexpr int NEP_SUM_CHUNK_SIZE = NEP_SUM_CHUNK < NEP_N_ANGULAR ? NEP_SUM_CHUNK : NEP_N_ANGULAR;
 
 static_assert(NEP_N_TYPES >= 1 && NEP_N_RADIAL >= 1 && NEP_N_ANGULAR >= 1, "empty architecture");

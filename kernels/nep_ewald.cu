@@ -143,7 +143,7 @@ extern "C" __global__ void nep_ewald_real_space(
   const NepList list = nep_list(radial, i);
   for (int slot = 0; slot < list.count; ++slot) {
     const long long idx = list.entry(slot);
-    const int j = radial.nbr[idx];
+    const int j = radial.neighbor(idx);
     const real qj = (real)charge[j];
     real r12[3];
     const real r = nep_pair(c, atoms, radial, idx, j, r12);

@@ -31,6 +31,8 @@ __device__ __forceinline__ void nep_angular_pair_force(
     const real parity = (reversed && (l & 1)) ? (real)(-1) : (real)1;
     NEP_UNROLL
     for (int al = l * l - 1; al < (l + 1) * (l + 1) - 1; ++al) {
+      // sum_n G_{n,alpha} g'_n and sum_n G_{n,alpha} g_n: one component at a
+      // time, so that only Y and its gradient stay live in registers
       real a = (real)0, b = (real)0;
       NEP_UNROLL
       for (int n = 0; n < NEP_N_ANGULAR; ++n) {
@@ -90,7 +92,7 @@ __device__ __forceinline__ void nep_angular_partial_forces(
   const NepList list = nep_list(angular, i);
   for (int slot = 0; slot < list.count; ++slot) {
     const long long e = list.entry(slot);
-    const int j = angular.nbr[e];
+    const int j = angular.neighbor(e);
     const int tj = atoms.types[j];
     NepAngularPair p;
     nep_angular_pair(c, atoms, angular, e, j, rc[tj], p);
@@ -105,8 +107,8 @@ __device__ __forceinline__ void nep_angular_partial_forces(
 }
 
 // The entry of atom j's list that points back at atom i along -r_ij, or -1:
-// j's list is sorted by (neighbor, shift), so a binary search finds i's
-// entries; a mic structure has one, otherwise the one with the opposite shift.
+// j's list is sorted by (neighbor, image), so a binary search finds i's
+// entries, and among them the one with the opposite image.
 __device__ __forceinline__ long long nep_reverse_entry(
   const NepCenter& c, const NepLists& lists, int i, int j, long long e)
 {
@@ -114,17 +116,17 @@ __device__ __forceinline__ long long nep_reverse_entry(
   int lo = 0, hi = list.count;
   while (lo < hi) {
     const int mid = (lo + hi) / 2;
-    if (lists.nbr[list.entry(mid)] < i) lo = mid + 1; else hi = mid;
+    if (lists.neighbor(list.entry(mid)) < i) lo = mid + 1; else hi = mid;
   }
-  if (lo == list.count || lists.nbr[list.entry(lo)] != i) return -1;
-  if (c.mic) return list.entry(lo);
+  // the opposite image: code 26 - code of a mic entry, -k of a stored shift
   int k[3];
-  nep_unpack_shift(lists.shift[e], k);
-  const int opposite = nep_pack_shift(-k[0], -k[1], -k[2]);
+  nep_unpack_shift(c.mic ? 0 : lists.shift[e], k);
+  const int opposite = c.mic ? (i | ((2 * NEP_ZERO_IMAGE - (lists.nbr[e] >> NEP_NBR_BITS)) << NEP_NBR_BITS))
+                             : nep_pack_shift(-k[0], -k[1], -k[2]);
   for (int slot = lo; slot < list.count; ++slot) {
     const long long r = list.entry(slot);
-    if (lists.nbr[r] != i) break;
-    if (lists.shift[r] == opposite) return r;
+    if (lists.neighbor(r) != i) break;
+    if ((c.mic ? lists.nbr[r] : lists.shift[r]) == opposite) return r;
   }
   return -1;
 }
@@ -142,7 +144,7 @@ __device__ __forceinline__ void nep_angular_reverse(
   const NepList list = nep_list(angular, i);
   for (int slot = 0; slot < list.count; ++slot) {
     const long long e = list.entry(slot);
-    const int j = angular.nbr[e];
+    const int j = angular.neighbor(e);
     real r12[3];
     nep_pair(c, atoms, angular, e, j, r12);
     const long long back = nep_reverse_entry(c, angular, i, j, e);
@@ -209,7 +211,7 @@ __device__ __forceinline__ void nep_radial_pairs(
   const NepList list = nep_list(radial, i);
   for (int slot = 0; slot < list.count; ++slot) {
     const long long e = list.entry(slot);
-    const int j = radial.nbr[e];
+    const int j = radial.neighbor(e);
     const int tj = atoms.types[j];
     real r12[3];
     const real r = nep_pair(c, atoms, radial, e, j, r12);
@@ -293,7 +295,7 @@ __device__ __forceinline__ void nep_angular_pairs(
   const NepList list = nep_list(angular, i);
   for (int slot = 0; slot < list.count; ++slot) {
     const long long e = list.entry(slot);
-    const int j = angular.nbr[e];
+    const int j = angular.neighbor(e);
     const int tj = atoms.types[j];
     NepAngularPair p;
     nep_angular_pair(c, atoms, angular, e, j, rc[tj], p);

@@ -8,8 +8,11 @@
 // positions as given (they need not be wrapped). Where every periodic
 // thickness of a structure exceeds twice the search radius, the only image of
 // j within any cutoff is the nearest one, k = -rint(f) with f the fractional
-// coordinates of r_j - r_i ("mic" structures): the lists then store just j.
-// Otherwise each list entry also stores k, packed by nep_pack_shift.
+// coordinates of r_j - r_i ("mic" structures). The kernels work on positions
+// wrapped into the cell along periodic directions (nep_wrap_positions), so
+// that image's k is -1, 0 or 1 per direction: a mic list entry packs it with
+// j into one int (nep_pack_neighbor). Otherwise each list entry also stores k
+// in a separate array, packed by nep_pack_shift.
 #ifndef NEP_FRAME_CUH
 #define NEP_FRAME_CUH
 
@@ -27,6 +30,27 @@
 #define NEP_FRAME_FIRST_BIN 10  // the structure's first bin in the batch's bin arrays
 #define NEP_FRAME_N_BINS 11     // its number of bins
 #define NEP_FRAME_INTS 12
+
+// A mic list entry: j in the low NEP_NBR_BITS bits, the image
+// (ka + 1) * 9 + (kb + 1) * 3 + (kc + 1) above them (NEP_ZERO_IMAGE: k = 0).
+#define NEP_NBR_BITS 26
+#define NEP_NBR_MASK ((1 << NEP_NBR_BITS) - 1)
+#define NEP_ZERO_IMAGE 13
+
+__device__ __forceinline__ int nep_pack_neighbor(int j, const int* k)
+{
+  return j | (((k[0] + 1) * 9 + (k[1] + 1) * 3 + (k[2] + 1)) << NEP_NBR_BITS);
+}
+
+__device__ __forceinline__ int nep_neighbor_index(int entry) { return entry & NEP_NBR_MASK; }
+
+__device__ __forceinline__ void nep_neighbor_image(int entry, int* k)
+{
+  const int code = entry >> NEP_NBR_BITS;
+  k[0] = code / 9 - 1;
+  k[1] = (code / 3) % 3 - 1;
+  k[2] = code % 3 - 1;
+}
 
 // Packed lattice shift of a list entry: 10 bits per component, biased by 512.
 #define NEP_SHIFT_BITS 10
@@ -67,11 +91,11 @@ __device__ __forceinline__ void nep_nearest_shift(
   }
 }
 
-// What the kernels of one atom i need for its pair vectors.
+// What the kernels of one atom i need for its pair vectors: its position and
+// its structure's cell (read only for the pairs that cross the cell's faces).
 struct NepCenter {
-  const double* r;         // r_i
-  const double* frame;     // its structure's frame
-  const int* periodic;
+  const double* r;
+  const double* cell;
   bool mic;
 };
 
@@ -81,24 +105,28 @@ __device__ __forceinline__ NepCenter nep_center(
 {
   const int s = system_index[i];
   const int* ints = frame_ints + NEP_FRAME_INTS * s;
-  return NepCenter{positions + 3 * i, frames + NEP_FRAME_DOUBLES * s, ints + NEP_FRAME_PERIODIC,
+  return NepCenter{positions + 3 * i, frames + NEP_FRAME_DOUBLES * s + NEP_FRAME_CELL,
                    ints[NEP_FRAME_MIC] != 0};
 }
 
-// r_ij in double for neighbor j of list entry e (its shift code when the
-// structure stores shifts).
+// r_ij in double for list entry e holding `entry` (the image packed with j
+// for a mic structure, else in the shift array).
 __device__ __forceinline__ void nep_pair_vector(
-  const NepCenter& c, const double* __restrict__ positions, int j, const int* __restrict__ shift,
+  const NepCenter& c, const double* __restrict__ positions, int entry, const int* __restrict__ shift,
   long long e, double* d)
 {
-  const double* rj = positions + 3 * j;
+  const double* rj = positions + 3 * nep_neighbor_index(entry);
+  if (c.mic && (entry >> NEP_NBR_BITS) == NEP_ZERO_IMAGE) {
+    for (int a = 0; a < 3; ++a) d[a] = (rj[a] - c.r[a]) + 0.0;  // nep_image_vector at k = 0
+    return;
+  }
   int k[3];
   if (c.mic) {
-    nep_nearest_shift(c.frame, c.periodic, rj[0] - c.r[0], rj[1] - c.r[1], rj[2] - c.r[2], k);
+    nep_neighbor_image(entry, k);
   } else {
     nep_unpack_shift(shift[e], k);
   }
-  nep_image_vector(c.r, rj, c.frame + NEP_FRAME_CELL, k, d);
+  nep_image_vector(c.r, rj, c.cell, k, d);
 }
 
 #endif  // NEP_FRAME_CUH

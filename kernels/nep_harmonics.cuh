@@ -30,7 +30,7 @@ __device__ __forceinline__ void nep_zlm(int l, int m, const real* zp, real& valu
 {
   value = (real)0;
   deriv = (real)0;
-  NEP_UNROLL
+  NEP_UNROLL_ALWAYS
   for (int t = 0, p = l - m; p >= 0; ++t, p -= 2) {
     const real c = NEP_ZCOEF[l][m][t];
     value += c * zp[p];
@@ -45,7 +45,7 @@ __device__ __forceinline__ void nep_harmonic_powers(real x, real y, real z, real
   zp[0] = (real)1;
   re[0] = (real)1;
   im[0] = (real)0;
-  NEP_UNROLL
+  NEP_UNROLL_ALWAYS
   for (int p = 1; p <= L; ++p) {
     zp[p] = zp[p - 1] * z;
     re[p] = re[p - 1] * x - im[p - 1] * y;
@@ -58,10 +58,10 @@ __device__ __forceinline__ void nep_harmonics(real x, real y, real z, real* Y)
 {
   real zp[L + 1], re[L + 1], im[L + 1];
   nep_harmonic_powers<L>(x, y, z, zp, re, im);
-  NEP_UNROLL
+  NEP_UNROLL_ALWAYS
   for (int l = 1; l <= L; ++l) {
     const int base = l * l - 1;
-    NEP_UNROLL
+    NEP_UNROLL_ALWAYS
     for (int m = 0; m <= l; ++m) {
       real zlm, dz;
       nep_zlm(l, m, zp, zlm, dz);
@@ -85,10 +85,10 @@ __device__ __forceinline__ void nep_harmonics_and_gradient(
 {
   real zp[L + 1], re[L + 1], im[L + 1];
   nep_harmonic_powers<L>(x, y, z, zp, re, im);
-  NEP_UNROLL
+  NEP_UNROLL_ALWAYS
   for (int l = 1; l <= L; ++l) {
     const int base = l * l - 1;
-    NEP_UNROLL
+    NEP_UNROLL_ALWAYS
     for (int m = 0; m <= l; ++m) {
       real zlm, dz;
       nep_zlm(l, m, zp, zlm, dz);

@@ -4,6 +4,8 @@
 // included, the zero-shift self pair excluded. Per-structure cells and
 // per-direction periodicity; positions need not be wrapped.
 //
+//   nep_wrap_positions      (one thread per atom) positions moved into the cell
+//                           along periodic directions; every later kernel reads these
 //   nep_neighbor_small      (one thread per atom) every atom of the structure,
 //                           over the images the cutoff reaches
 //   nep_neighbor_bin        (one thread per atom) cell list: the atom's bin
@@ -22,8 +24,9 @@
 //   positions (N, 3) double; types, system_index (N) int; offsets (S + 1) int
 //   frames (S, NEP_FRAME_DOUBLES) double, frame_ints (S, NEP_FRAME_INTS) int: nep_frame.cuh
 //   rc_radial, rc_angular (T*T) double pair cutoffs [t_i * T + t_j]
-//   nbr[e] neighbor index and, for structures that are not "mic", shift[e]
-//     its packed lattice shift, at e = nep_tiled(slot, i, capacity, N) (nep_layout.cuh)
+//   nbr[e] neighbor index (packed with its image, nep_pack_neighbor, in mic
+//     structures) and, for structures that are not "mic", shift[e] its packed
+//     lattice shift, at e = nep_tiled(slot, i, capacity, N) (nep_layout.cuh)
 //   nn[i] = stored count min(true count, capacity)
 //   diagnostics (3) int: [0] / [1] largest TRUE radial / angular count (an
 //     overflow is always visible), [2] 1 + the largest atom index with a
@@ -54,8 +57,12 @@ struct NepListWriter {
   {
     if (count < capacity) {
       const long long e = base + (long long)count * stride;
-      nbr[e] = j;
-      if (store_shift) shift[e] = nep_pack_shift(k[0], k[1], k[2]);
+      if (store_shift) {
+        nbr[e] = j;
+        shift[e] = nep_pack_shift(k[0], k[1], k[2]);
+      } else {
+        nbr[e] = nep_pack_neighbor(j, k);
+      }
     }
     ++count;
   }
@@ -238,6 +245,29 @@ extern "C" __global__ void nep_neighbor_small(
   nep_finish(s, nn_radial, nn_angular, diagnostics);
 }
 
+// r_i - floor(f_i) . cell along periodic directions (f the fractional
+// coordinates): the positions every kernel works on, so that the nearest
+// image of a mic structure is at most one cell away (nep_frame.cuh).
+extern "C" __global__ void nep_wrap_positions(
+  int N,
+  const double* __restrict__ positions,
+  const int* __restrict__ system_index,
+  const double* __restrict__ frames,
+  const int* __restrict__ frame_ints,
+  double* __restrict__ wrapped)
+{
+  const int i = nep_thread_index();
+  if (i >= N) return;
+  const int s = system_index[i];
+  const double* r = positions + 3 * i;
+  const double* g = frames + NEP_FRAME_DOUBLES * s + NEP_FRAME_INVERSE;
+  const double* cell = frames + NEP_FRAME_DOUBLES * s + NEP_FRAME_CELL;
+  const int* per = frame_ints + NEP_FRAME_INTS * s + NEP_FRAME_PERIODIC;
+  double w[3];
+  for (int d = 0; d < 3; ++d) w[d] = per[d] ? floor(r[0] * g[d] + r[1] * g[3 + d] + r[2] * g[6 + d]) : 0.0;
+  for (int c = 0; c < 3; ++c) wrapped[3 * i + c] = r[c] - (w[0] * cell[c] + w[1] * cell[3 + c] + w[2] * cell[6 + c]);
+}
+
 // floor(a / b) for b > 0
 __device__ __forceinline__ int nep_floor_div(int a, int b)
 {
@@ -282,13 +312,16 @@ extern "C" __global__ void nep_neighbor_bin(
   out[7] = 0;
 }
 
-// Bin-ordered copies of what the search reads: position, type and wraps of
-// bin_atoms[p] (the atoms sorted by (bin, index) on the device).
+// Bin-ordered copies of what the search reads of bin_atoms[p] (the atoms
+// sorted by (bin, index) on the device): its position moved into the cell
+// (r - wraps . cell, for the distance estimates), its type and its wraps.
 extern "C" __global__ void nep_neighbor_fill_bins(
   int N,
   const int* __restrict__ bin_atoms,
   const double* __restrict__ positions,
   const int* __restrict__ types,
+  const int* __restrict__ system_index,
+  const double* __restrict__ frames,
   const int* __restrict__ atom_cells,
   double* __restrict__ bin_positions,
   int* __restrict__ bin_codes)
@@ -296,28 +329,29 @@ extern "C" __global__ void nep_neighbor_fill_bins(
   const int p = nep_thread_index();
   if (p >= N) return;
   const int i = bin_atoms[p];
-  for (int c = 0; c < 3; ++c) bin_positions[3 * p + c] = positions[3 * i + c];
+  const int* wraps = atom_cells + NEP_ATOM_CELL * i + 3;
+  const double* cell = frames + NEP_FRAME_DOUBLES * system_index[i] + NEP_FRAME_CELL;
+  for (int c = 0; c < 3; ++c) {
+    bin_positions[3 * p + c] = positions[3 * i + c] - ((double)wraps[0] * cell[c] + (double)wraps[1] * cell[3 + c] +
+                                                       (double)wraps[2] * cell[6 + c]);
+  }
   bin_codes[4 * p] = types[i];
-  for (int c = 0; c < 3; ++c) bin_codes[4 * p + 1 + c] = atom_cells[NEP_ATOM_CELL * i + 3 + c];
+  for (int c = 0; c < 3; ++c) bin_codes[4 * p + 1 + c] = wraps[c];
 }
 
 // The candidates of one stencil bin, in ascending atom index: the atoms
 // p = next .. end - 1 of the bin-ordered arrays, each at lattice shift
-// base - (its wraps) relative to the raw positions.
+// base - (its wraps) relative to the raw positions, so at the estimated
+// vector (its position in the cell) + offset, offset = base . cell - r_i.
+// `key` is the head candidate's (j, packed shift), whose numeric order is the
+// key order (nep_pack_shift keeps each component's order); -1 once done.
 struct NepStream {
   int next;
   int end;
   int base[3];
+  double offset[3];
+  long long key;
 };
-
-// Key order of two candidates: atom index, then the shift lexicographically.
-__device__ __forceinline__ bool nep_key_less(int j, const int* k, int j2, const int* k2)
-{
-  if (j != j2) return j < j2;
-  if (k[0] != k2[0]) return k[0] < k2[0];
-  if (k[1] != k2[1]) return k[1] < k2[1];
-  return k[2] < k2[2];
-}
 
 __device__ __forceinline__ void nep_candidate_shift(const NepStream& st, const int* __restrict__ bin_codes, int p,
                                                     int* k)
@@ -326,24 +360,29 @@ __device__ __forceinline__ void nep_candidate_shift(const NepStream& st, const i
 }
 
 // Move a stream to its next candidate whose squared distance estimate is
-// below the search bound (or to its end).
+// below the search bound (or to its end), and key it.
 __device__ __forceinline__ void nep_advance(
-  NepStream& st, const NepSearch& s, const double* __restrict__ bin_positions,
-  const int* __restrict__ bin_codes)
+  NepStream& st, const NepSearch& s, const int* __restrict__ bin_atoms,
+  const double* __restrict__ bin_positions, const int* __restrict__ bin_codes)
 {
   for (; st.next < st.end; ++st.next) {
-    int k[3];
-    nep_candidate_shift(st, bin_codes, st.next, k);
-    double d[3];
-    nep_image_vector(s.ri, bin_positions + 3 * st.next, s.frame + NEP_FRAME_CELL, k, d);
-    if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] < s.bound) return;
+    const double* w = bin_positions + 3 * st.next;
+    const double x = w[0] + st.offset[0], y = w[1] + st.offset[1], z = w[2] + st.offset[2];
+    if (x * x + y * y + z * z < s.bound) {
+      int k[3];
+      nep_candidate_shift(st, bin_codes, st.next, k);
+      st.key = ((long long)bin_atoms[st.next] << (3 * NEP_SHIFT_BITS)) | nep_pack_shift(k[0], k[1], k[2]);
+      return;
+    }
   }
+  st.key = -1;
 }
 
 // The 27 streams of atom i's stencil (bin, lattice shift) in a fixed order.
 __device__ __forceinline__ void nep_open_streams(
   const NepSearch& s, const int* __restrict__ me, const int* __restrict__ bin_starts,
-  const double* __restrict__ bin_positions, const int* __restrict__ bin_codes, NepStream* streams)
+  const int* __restrict__ bin_atoms, const double* __restrict__ bin_positions,
+  const int* __restrict__ bin_codes, NepStream* streams)
 {
   const int* per = s.frame_int + NEP_FRAME_PERIODIC;
   const int* nb = s.frame_int + NEP_FRAME_BINS;
@@ -360,10 +399,15 @@ __device__ __forceinline__ void nep_open_streams(
           bin[d] = per[d] ? c - shift * nb[d] : c - nb[d] * nep_floor_div(c, nb[d]);
           st.base[d] = shift + me[3 + d];
         }
+        const double* cell = s.frame + NEP_FRAME_CELL;
+        for (int c = 0; c < 3; ++c) {
+          st.offset[c] = ((double)st.base[0] * cell[c] + (double)st.base[1] * cell[3 + c] +
+                          (double)st.base[2] * cell[6 + c]) - s.ri[c];
+        }
         const int k = s.frame_int[NEP_FRAME_FIRST_BIN] + (bin[0] * nb[1] + bin[1]) * nb[2] + bin[2];
         st.next = bin_starts[k];
         st.end = bin_starts[k + 1];
-        nep_advance(st, s, bin_positions, bin_codes);
+        nep_advance(st, s, bin_atoms, bin_positions, bin_codes);
       }
     }
   }
@@ -371,29 +415,28 @@ __device__ __forceinline__ void nep_open_streams(
 
 // The stencil search of one atom: a merge of the 27 streams, smallest key first.
 __device__ __forceinline__ void nep_merge_streams(
-  NepSearch& s, NepStream* streams, const int* __restrict__ bin_atoms,
-  const double* __restrict__ bin_positions, const int* __restrict__ bin_codes)
+  NepSearch& s, NepStream* streams, const double* __restrict__ positions,
+  const int* __restrict__ bin_atoms, const double* __restrict__ bin_positions,
+  const int* __restrict__ bin_codes)
 {
   for (;;) {
-    int best = -1, best_j = 0;
-    int best_k[3] = {0, 0, 0};
+    int best = -1;
+    long long best_key = 0;
     for (int n = 0; n < NEP_STREAMS; ++n) {
-      const NepStream& st = streams[n];
-      if (st.next >= st.end) continue;
-      const int j = bin_atoms[st.next];
-      int k[3];
-      nep_candidate_shift(st, bin_codes, st.next, k);
-      if (best < 0 || nep_key_less(j, k, best_j, best_k)) {
+      const long long key = streams[n].key;
+      if (key >= 0 && (best < 0 || key < best_key)) {
         best = n;
-        best_j = j;
-        for (int c = 0; c < 3; ++c) best_k[c] = k[c];
+        best_key = key;
       }
     }
     if (best < 0) return;
     NepStream& st = streams[best];
-    nep_consider(s, best_j, bin_positions + 3 * st.next, bin_codes[4 * st.next], best_k);
+    int k[3];
+    nep_unpack_shift((int)(best_key & ((1LL << (3 * NEP_SHIFT_BITS)) - 1)), k);
+    const int j = (int)(best_key >> (3 * NEP_SHIFT_BITS));
+    nep_consider(s, j, positions + 3 * j, bin_codes[4 * st.next], k);
     ++st.next;
-    nep_advance(st, s, bin_positions, bin_codes);
+    nep_advance(st, s, bin_atoms, bin_positions, bin_codes);
   }
 }
 
@@ -436,8 +479,9 @@ extern "C" __global__ void nep_neighbor_cell(
     nep_scan_structure(s, offsets[structure], offsets[structure + 1], positions, types);
   } else {
     NepStream streams[NEP_STREAMS];
-    nep_open_streams(s, atom_cells + NEP_ATOM_CELL * i, bin_starts, bin_positions, bin_codes, streams);
-    nep_merge_streams(s, streams, bin_atoms, bin_positions, bin_codes);
+    nep_open_streams(s, atom_cells + NEP_ATOM_CELL * i, bin_starts, bin_atoms, bin_positions, bin_codes,
+                     streams);
+    nep_merge_streams(s, streams, positions, bin_atoms, bin_positions, bin_codes);
   }
   nep_finish(s, nn_radial, nn_angular, diagnostics);
 }

@@ -13,8 +13,11 @@ struct NepLists {
   int N;
   int capacity;
   const int* nn;      // (N,) stored counts
-  const int* nbr;     // neighbor index per entry
+  const int* nbr;     // neighbor index per entry (packed with its image in mic structures)
   const int* shift;   // packed lattice shift per entry (structures that are not mic)
+
+  // The neighbor of entry e.
+  __device__ __forceinline__ int neighbor(long long e) const { return nep_neighbor_index(nbr[e]); }
 };
 
 // Atom i's entries: base + slot * stride for slot < count.
@@ -48,12 +51,12 @@ struct NepAtoms {
   }
 };
 
-// r_ij of list entry e (neighbor j) in real, and |r_ij|.
+// r_ij of list entry e (neighbor j = lists.neighbor(e)) in real, and |r_ij|.
 __device__ __forceinline__ real nep_pair(
   const NepCenter& c, const NepAtoms& atoms, const NepLists& lists, long long e, int j, real* r12)
 {
   double d[3];
-  nep_pair_vector(c, atoms.positions, j, lists.shift, e, d);
+  nep_pair_vector(c, atoms.positions, lists.nbr[e], lists.shift, e, d);
   r12[0] = (real)d[0];
   r12[1] = (real)d[1];
   r12[2] = (real)d[2];

@@ -18,12 +18,18 @@ typedef NEP_REAL real;
 
 // Loops over compile-time trip counts are unrolled on the GPU, so that the
 // per-atom arrays they index stay in registers; g++ -O3 decides for itself.
+// NEP_UNROLL_ALWAYS also unrolls on the CPU: for the short loops of the
+// spherical harmonics, whose trip counts (1-5) defeat g++'s vectoriser.
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define NEP_UNROLL _Pragma("unroll")
+#define NEP_UNROLL_DIM _Pragma("unroll NEP_DIM_UNROLL")
+#define NEP_UNROLL_ALWAYS _Pragma("unroll")
 #define NEP_NO_UNROLL _Pragma("unroll 1")
 #else
 #define NEP_UNROLL
-#define NEP_NO_UNROLL
+#define NEP_UNROLL_DIM
+#define NEP_UNROLL_ALWAYS _Pragma("GCC unroll 16")
+#define NEP_NO_UNROLL _Pragma("GCC unroll 1")
 #endif
 
 // Overloads so that `real` code calls the single- or double-precision libm

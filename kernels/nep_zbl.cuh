@@ -50,7 +50,7 @@ __device__ __forceinline__ void nep_zbl_atom(
   const NepList list = nep_list(angular, i);
   for (int slot = 0; slot < list.count; ++slot) {
     const long long e = list.entry(slot);
-    const int j = angular.nbr[e];
+    const int j = angular.neighbor(e);
     const real* p = params + NEP_P_ZBL + (ti * NEP_N_TYPES + atoms.types[j]) * NEP_ZBL_STRIDE;
     real r12[3];
     const real r = nep_pair(c, atoms, angular, e, j, r12);

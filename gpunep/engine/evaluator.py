@@ -254,9 +254,9 @@ class Evaluator:
             atom = int(np.argwhere(~np.isfinite(batch.positions))[0, 0])
             raise ValueError(f"atom {atom} has a non-finite position {batch.positions[atom]}")
         xp = self.xp
-        atoms = device_atoms(xp, xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64)),
-                             xp.asarray(types), batch.cells, batch.pbc, batch.offsets,
-                             self._rc_search, strategy)
+        atoms = self.search.wrap(device_atoms(
+            xp, xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64)),
+            xp.asarray(types), batch.cells, batch.pbc, batch.offsets, self._rc_search, strategy))
         parts, n_parts = sum_parts(xp, np.asarray(batch.offsets))
         return DeviceBatch(atoms, parts, n_parts, self.plan.upload(self, batch, types))
 

@@ -32,7 +32,7 @@ silently truncated.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,10 @@ TILE = 8
 
 STRATEGIES = ("auto", "small", "cell")
 _KERNEL_CONSTANTS = header_constants("nep_neighbor.cu")
+NBR_BITS = header_constants("nep_frame.cuh", "NEP_NBR_")["NEP_NBR_BITS"]
+NBR_MASK = (1 << NBR_BITS) - 1
+MAX_ATOMS = 1 << NBR_BITS
+"""Most atoms a batch may hold: a list entry packs the neighbor index into NBR_BITS bits."""
 ATOM_CELL = _KERNEL_CONSTANTS["NEP_ATOM_CELL"]
 DIAGNOSTICS = _KERNEL_CONSTANTS["NEP_DIAGNOSTICS"]
 DIAG_COINCIDENT = _KERNEL_CONSTANTS["NEP_DIAG_COINCIDENT"]
@@ -119,9 +123,10 @@ class NeighborLists:
         n = self.n_atoms
         slot, atom = np.meshgrid(np.arange(capacity), np.arange(n), indexing="ij")
         index = entry_index(slot, atom, capacity, n)
-        nbr = _host(getattr(self, f"nbr_{kind}"))[index]
+        entries = _host(getattr(self, f"nbr_{kind}"))[index]
         shift = _host(getattr(self, f"shift_{kind}"))
-        vectors = pair_vectors(self.atoms, atom, np.clip(nbr, 0, max(n - 1, 0)),
+        nbr = entries & NBR_MASK
+        vectors = pair_vectors(self.atoms, atom, np.clip(nbr, 0, max(n - 1, 0)), entries,
                                shift[index] if shift.size else None)
         return {"nl": nbr, "dx": vectors[..., 0], "dy": vectors[..., 1], "dz": vectors[..., 2]}
 
@@ -140,23 +145,20 @@ def unpack_shifts(codes: np.ndarray) -> np.ndarray:
                      (codes & mask) - bias], axis=-1)
 
 
-def pair_vectors(atoms: DeviceAtoms, i: np.ndarray, j: np.ndarray,
+def pair_vectors(atoms: DeviceAtoms, i: np.ndarray, j: np.ndarray, entries: np.ndarray,
                  codes: np.ndarray | None) -> np.ndarray:
-    """r_j - r_i + k . cell on the host for index arrays ``i``, ``j`` (k from ``codes``,
-    or the nearest image for mic structures): the expression of nep_image_vector."""
+    """r_j - r_i + k . cell on the host for index arrays ``i``, ``j`` (k packed in the
+    list ``entries`` of mic structures, else in the shift ``codes``): nep_image_vector."""
     names = frame_offsets()
     positions = _host(atoms.positions)
     system = _host(atoms.system_index)[i]
     frames, ints = atoms.host_frames.doubles[system], atoms.host_frames.ints[system]
     cell = frames[..., names["NEP_FRAME_CELL"]:names["NEP_FRAME_CELL"] + 9].reshape(*i.shape, 3, 3)
-    inverse = frames[..., names["NEP_FRAME_INVERSE"]:names["NEP_FRAME_INVERSE"] + 9].reshape(
-        *i.shape, 3, 3)
-    periodic = ints[..., names["NEP_FRAME_PERIODIC"]:names["NEP_FRAME_PERIODIC"] + 3] != 0
-    d = positions[j] - positions[i]
-    nearest = np.where(periodic, np.rint(-np.einsum("...c,...ce->...e", d, inverse)), 0.0)
+    image = np.asarray(entries, dtype=np.int64) >> NBR_BITS
+    packed = np.stack([image // 9 - 1, (image // 3) % 3 - 1, image % 3 - 1], axis=-1)
     mic = ints[..., names["NEP_FRAME_MIC"]] != 0
-    k = nearest if codes is None else np.where(mic[..., None], nearest, unpack_shifts(codes))
-    return d + np.einsum("...e,...ec->...c", k, cell)
+    k = packed if codes is None else np.where(mic[..., None], packed, unpack_shifts(codes))
+    return (positions[j] - positions[i]) + np.einsum("...e,...ec->...c", k, cell)
 
 
 def entry_index(component: Any, atom: Any, components: int, n: int) -> Any:
@@ -200,6 +202,22 @@ class NeighborSearch:
                         dict(rc_radial=int(rc_radial_pairs.size), rc_angular=int(rc_angular_pairs.size)))
         self.n_types = math.isqrt(int(rc_radial_pairs.size))
         self._lists: NeighborLists | None = None
+        self._wrapped: Any = None
+
+    def wrap(self, atoms: DeviceAtoms) -> DeviceAtoms:
+        """``atoms`` with positions moved into the cell along periodic directions
+        (nep_wrap_positions): what the lists and every later kernel work on."""
+        n = atoms.n_atoms
+        if n > MAX_ATOMS:
+            raise ValueError(f"a batch holds {n} atoms; the neighbor lists take at most {MAX_ATOMS} "
+                             "(split the structures into several batches)")
+        if self._wrapped is None or self._wrapped.shape[0] != n:
+            self._wrapped = self.xp.zeros((n, 3))
+        if n:
+            self.launch("nep_wrap_positions", n, atoms.group().only(
+                "positions", "system_index", "frames", "frame_ints") | scalars(N=n) | Group(
+                dict(wrapped=self._wrapped), dict(wrapped=3 * n)))
+        return replace(atoms, positions=self._wrapped)
 
     def build(self, atoms: DeviceAtoms, capacity_radial: int, capacity_angular: int,
               strategy: str) -> NeighborLists:
@@ -237,12 +255,11 @@ class NeighborSearch:
         n_bins = atoms.host_frames.n_bins
         bin_starts = xp.searchsorted(bins[bin_atoms], xp.arange(n_bins + 1, dtype=np.int32)
                                      ).astype(np.int32)
-        self.launch("nep_neighbor_fill_bins", n, Group(
-            dict(N=np.int32(n), bin_atoms=bin_atoms, positions=atoms.positions, types=atoms.types,
-                 atom_cells=atom_cells, bin_positions=scratch["bin_positions"],
+        self.launch("nep_neighbor_fill_bins", n, atoms.group().only(
+            "positions", "types", "system_index", "frames") | scalars(N=n) | Group(
+            dict(bin_atoms=bin_atoms, atom_cells=atom_cells, bin_positions=scratch["bin_positions"],
                  bin_codes=scratch["bin_codes"]),
-            dict(bin_atoms=n, positions=3 * n, types=n, atom_cells=ATOM_CELL * n,
-                 bin_positions=3 * n, bin_codes=4 * n)))
+            dict(bin_atoms=n, atom_cells=ATOM_CELL * n, bin_positions=3 * n, bin_codes=4 * n)))
         return Group(
             dict(atom_cells=atom_cells, bin_starts=bin_starts, bin_atoms=bin_atoms,
                  bin_positions=scratch["bin_positions"], bin_codes=scratch["bin_codes"]),
@@ -318,7 +335,7 @@ def build_neighbor_lists(
                          _host(offsets), search_radius(rc_r, rc_a), strategy)
     search = NeighborSearch(module, rc_radial_pairs, rc_angular_pairs)
     search._lists = out
-    return search.build(atoms, int(capacity_radial), int(capacity_angular), strategy)
+    return search.build(search.wrap(atoms), int(capacity_radial), int(capacity_angular), strategy)
 
 
 def _check_inputs(xp: Any, positions: Any, types: Any, cells: Any, pbc: Any, offsets: Any,
