@@ -28,6 +28,7 @@ from gpunep.structures import Batch, BatchResult, pack
 
 if TYPE_CHECKING:
     from ase import Atoms
+    from distributed import Client
 
     from gpunep.backends.base import Backend
 
@@ -48,6 +49,8 @@ def predict(
     progress: bool | None = None,
     kspace: str = "truncated",
     mean_d_correction: bool = True,
+    client: "Client | None" = None,
+    chunk_size: int | str = "auto",
 ) -> PredictionResult:
     """Evaluate ``model`` on every structure of a data set, in batches.
 
@@ -76,6 +79,12 @@ def predict(
     mean_d_correction : charge models: the exact chain rule through the
         charge neutralisation (default, GPUMD since 2026-04); False
         reproduces older GPUMD outputs (docs/charges.md#chain-rule-through-the-charges)
+    client : a Dask ``distributed.Client``: the structures go to its workers
+        in chunks (extxyz files are read by the workers, in frame ranges),
+        each worker keeps one backend per model, and the result is the same,
+        in input order; see :mod:`gpunep.distributed` (``pip install gpunep[dask]``)
+    chunk_size : with ``client``: structures per chunk, or ``'auto'``
+        (see :func:`gpunep.distributed.predict_on_cluster`)
 
     Returns
     -------
@@ -99,18 +108,19 @@ def predict(
     """
     if not isinstance(model, Model):
         model = read_model(model)
+    if client is not None:
+        from gpunep.distributed import predict_on_cluster
+
+        return predict_on_cluster(client, model, structures, backend=backend, precision=precision,
+                                  batch_size=batch_size, chunk_size=chunk_size, descriptors=descriptors,
+                                  progress=progress, kspace=kspace, mean_d_correction=mean_d_correction)
     engine = _backend(model, backend, precision, kspace, mean_d_correction)
     source, total = _labelled_source(structures)
     planner = _BatchPlanner(model, engine, batch_size)
     chunks: list[_Chunk] = []
     with _progress_bar(progress, total) as bar:
         for labels, atoms_list in planner.batches(source):
-            batch = _pack(atoms_list, labels, model)
-            try:
-                result = _evaluate(engine, batch, descriptors, planner)
-            except _STRUCTURE_FAULTS as exc:
-                raise _culprit(engine, batch, labels, descriptors, exc)
-            chunks.append(_Chunk(batch, result, [reference_of(a, w) for w, a in zip(labels, atoms_list)]))
+            chunks.append(_predict_batch(engine, model, labels, atoms_list, descriptors, planner))
             bar.update(len(atoms_list))
     if not chunks:
         raise ValueError("no structures to predict")
@@ -138,6 +148,16 @@ class _Chunk:
     batch: Batch
     result: BatchResult
     references: list
+
+
+def _predict_batch(engine: "Backend", model: Model, labels: list[str], atoms_list: list["Atoms"],
+                   descriptors: bool, planner: "_BatchPlanner") -> _Chunk:
+    batch = _pack(atoms_list, labels, model)
+    try:
+        result = _evaluate(engine, batch, descriptors, planner)
+    except _STRUCTURE_FAULTS as exc:
+        raise _culprit(engine, batch, labels, descriptors, exc)
+    return _Chunk(batch, result, [reference_of(a, w) for w, a in zip(labels, atoms_list)])
 
 
 class _BatchPlanner:
