@@ -71,7 +71,7 @@ def committee_spread(energy: np.ndarray, forces: np.ndarray, offsets: np.ndarray
     force_std : (N,) per atom, eV/Å
     max_force_std : (S,) the largest ``force_std`` of each structure (GPUMD's sigma_f)
     """
-    ddof = _ddof(variance, len(energy))
+    ddof = variance_ddof(variance, len(energy))
     energy_std = np.sqrt(_variance(np.asarray(energy, dtype=np.float64), ddof))
     force_std = np.sqrt(_variance(np.asarray(forces, dtype=np.float64), ddof).sum(axis=-1))
     counts = np.diff(offsets)
@@ -82,7 +82,8 @@ def committee_spread(energy: np.ndarray, forces: np.ndarray, offsets: np.ndarray
     return energy_std, force_std, max_force_std
 
 
-def _ddof(variance: str, n_members: int) -> int:
+def variance_ddof(variance: str, n_members: int) -> int:
+    """numpy's ddof for ``variance``; raises ValueError for an unknown name or fewer than 2 members."""
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {', '.join(VARIANCES)}, not {variance!r}")
     if n_members < 2:
@@ -256,7 +257,7 @@ def predict_committee(
         member cannot evaluate (named as :func:`gpunep.predict` names it).
     """
     members = committee_members(models)
-    _ddof(variance, len(members))
+    variance_ddof(variance, len(members))
     options = {"backend": backend, "precision": precision, "batch_size": batch_size,
                "kspace": kspace, "mean_d_correction": mean_d_correction}
     if client is not None:
