@@ -14,7 +14,7 @@ from gpunep.cli import main
 
 @pytest.fixture(scope="module")
 def scheduler():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         yield cluster.scheduler_address
 
 
@@ -40,7 +40,7 @@ def outputs(folder):
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.out"))}
 
 
-@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # the module's own cluster holds it
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # --local-cluster: the user's default port
 @pytest.mark.parametrize("where", [["--stream", "--chunk-size", "3"], ["--local-cluster", "2"]])
 def test_predict_on_a_cluster_writes_the_same_files(scheduler, inputs, tmp_path, where):
     (model, _), data = inputs
