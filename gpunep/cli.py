@@ -365,7 +365,7 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
 def _cluster_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on a Dask cluster: scheduler address (tcp://host:8786) or scheduler file")
+                       help="run on a Dask cluster: scheduler address (tcp://host:8786) or scheduler file (*.json)")
     where.add_argument("--local-cluster", type=int, metavar="N",
                        help="run on N Dask workers on this machine (one GPU each with --backend cuda)")
     parser.add_argument("--chunk-size", default="auto",

@@ -359,7 +359,7 @@ def cluster_client(scheduler: str | None = None, local_workers: int | None = Non
     Parameters
     ----------
     scheduler : a scheduler address (``tcp://host:8786``) or the path of a
-        scheduler file (``dask scheduler --scheduler-file FILE``)
+        scheduler file ending in ``.json`` (``dask scheduler --scheduler-file FILE``)
     local_workers : start that many workers here: with ``backend='cuda'``
         (or ``'auto'`` with a GPU) dask-cuda's ``LocalCUDACluster``, one GPU
         per worker; otherwise ``LocalCluster`` processes of one Dask thread
@@ -398,7 +398,9 @@ def cluster_client(scheduler: str | None = None, local_workers: int | None = Non
 
 
 def _connect(client_class, scheduler: str):
-    if os.path.isfile(scheduler):
+    # a scheduler file may not exist yet (a batch job starts the scheduler and the client
+    # together): the client waits for it
+    if scheduler.endswith(".json"):
         return client_class(scheduler_file=scheduler)
     return client_class(scheduler)
 
