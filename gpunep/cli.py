@@ -292,20 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "memory (no RMSE table or parity plots)")
     predict.set_defaults(handler=_cmd_predict)
 
-    active = sub.add_parser(
-        "active", help="committee of models: select the structures they disagree on (active learning)")
-    active.add_argument("models", nargs="+", metavar="MODEL", help="two or more nep.txt")
-    active.add_argument("data", help="structures to screen (extxyz, or any format ASE reads)")
-    active.add_argument("--threshold", type=float, required=True,
-                        help="select structures whose largest per-atom force spread exceeds this (eV/Å), "
-                             "as GPUMD's active keyword")
-    active.add_argument("-o", "--output", required=True, metavar="FILE",
-                        help="extxyz file for the selected structures")
-    active.add_argument("--variance", default="population", choices=("population", "sample"),
-                        help="divide by M (GPUMD's code; default) or by M-1 (GPUMD's documentation)")
-    _evaluation_options(active)
-    _cluster_options(active)
-    active.set_defaults(handler=_cmd_active)
+    _add_active(sub)
 
     compare = sub.add_parser(
         "compare", help="compare two models (e.g. original and edited) on a data set, and with GPUMD")
@@ -360,6 +347,23 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mean-d-correction", action="store_true",
                         help="charge models: leave out the mean-D term of the chain rule, as "
                              "GPUMD's nep did before 2026-04 (to reproduce older *_train.out files)")
+
+
+def _add_active(sub: "argparse._SubParsersAction") -> None:
+    active = sub.add_parser(
+        "active", help="committee of models: select the structures they disagree on (active learning)")
+    active.add_argument("models", nargs="+", metavar="MODEL", help="two or more nep.txt")
+    active.add_argument("data", help="structures to screen (extxyz, or any format ASE reads)")
+    active.add_argument("--threshold", type=float, required=True,
+                        help="select structures whose largest per-atom force spread exceeds this (eV/Å), "
+                             "as GPUMD's active keyword")
+    active.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="extxyz file for the selected structures")
+    active.add_argument("--variance", default="population", choices=("population", "sample"),
+                        help="divide by M (GPUMD's code; default) or by M-1 (GPUMD's documentation)")
+    _evaluation_options(active)
+    _cluster_options(active)
+    active.set_defaults(handler=_cmd_active)
 
 
 def _cluster_options(parser: argparse.ArgumentParser) -> None:

@@ -79,12 +79,9 @@ def predict(
     mean_d_correction : charge models: the exact chain rule through the
         charge neutralisation (default, GPUMD since 2026-04); False
         reproduces older GPUMD outputs (docs/charges.md#chain-rule-through-the-charges)
-    client : a Dask ``distributed.Client``: the structures go to its workers
-        in chunks (extxyz files are read by the workers, in frame ranges),
-        each worker keeps one backend per model, and the result is the same,
-        in input order; see :mod:`gpunep.distributed` (``pip install gpunep[dask]``)
-    chunk_size : with ``client``: structures per chunk, or ``'auto'``
-        (see :func:`gpunep.distributed.predict_on_cluster`)
+    client : a Dask ``distributed.Client``: the work is spread over its workers,
+        the result is the same (see :mod:`gpunep.distributed`; extra ``dask``)
+    chunk_size : with ``client``: structures per chunk a worker takes, or ``'auto'``
 
     Returns
     -------
