@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
@@ -98,6 +98,13 @@ def _variance(values: np.ndarray, ddof: int) -> np.ndarray:
     return (deviations * deviations).sum(axis=0) / (len(values) - ddof)
 
 
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    """(S + 1,) start of each structure's atoms, from the (S,) atom counts."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
 @dataclass
 class CommitteeResult:
     """A committee's predictions and spread on a data set.
@@ -129,11 +136,7 @@ class CommitteeResult:
     force_std: np.ndarray
     max_force_std: np.ndarray
     variance: str
-    indices: np.ndarray = field(default=None)  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.indices is None:
-            self.indices = np.arange(self.n_structures)
+    indices: np.ndarray
 
     @property
     def n_structures(self) -> int:
@@ -153,9 +156,7 @@ class CommitteeResult:
         structures = np.asarray(structures, dtype=np.int64).reshape(-1)
         atoms = (np.concatenate([np.arange(self.offsets[s], self.offsets[s + 1]) for s in structures])
                  if len(structures) else np.zeros(0, dtype=np.int64))
-        counts = np.diff(self.offsets)[structures]
-        offsets = np.zeros(len(structures) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
+        offsets = _offsets(np.diff(self.offsets)[structures])
         return CommitteeResult(
             numbers=self.numbers[atoms], positions=self.positions[atoms], cells=self.cells[structures],
             pbc=self.pbc[structures], offsets=offsets,
@@ -166,7 +167,7 @@ class CommitteeResult:
 
     def to_atoms(self, s: int) -> "Atoms":
         """Structure ``s`` as ASE ``Atoms``, with its spread in ``info`` and ``arrays``
-        (``uncertainty``: the per-atom force spread, as GPUMD's active.xyz)."""
+        (``uncertainty``: the per-atom force spread, named as GPUMD's active learning names it)."""
         from ase import Atoms
 
         atoms_slice = slice(int(self.offsets[s]), int(self.offsets[s + 1]))
@@ -199,10 +200,8 @@ class CommitteeResult:
 
     @staticmethod
     def concatenate(parts: Sequence["CommitteeResult"]) -> "CommitteeResult":
-        """Join results of consecutive pieces of a data set (indices renumbered 0..S-1)."""
-        counts = np.concatenate([np.diff(p.offsets) for p in parts])
-        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
+        """Join the results of consecutive pieces of a data set (``indices`` renumbered 0..S-1)."""
+        offsets = _offsets(np.concatenate([np.diff(p.offsets) for p in parts]))
         return CommitteeResult(
             numbers=np.concatenate([p.numbers for p in parts]),
             positions=np.concatenate([p.positions for p in parts]),
@@ -211,7 +210,8 @@ class CommitteeResult:
             energy=np.concatenate([p.energy for p in parts], axis=1),
             energy_std=np.concatenate([p.energy_std for p in parts]),
             force_std=np.concatenate([p.force_std for p in parts]),
-            max_force_std=np.concatenate([p.max_force_std for p in parts]), variance=parts[0].variance)
+            max_force_std=np.concatenate([p.max_force_std for p in parts]), variance=parts[0].variance,
+            indices=np.arange(len(offsets) - 1))
 
 
 def predict_committee(
@@ -303,9 +303,7 @@ def evaluate_committee(engines: Sequence["Backend"], members: Sequence[Model], l
                    for names, atoms in planner.batches(iter(zip(labels, atoms_list)))]
         energy.append(np.concatenate([r.energy for r in results]))
         forces.append(np.concatenate([r.forces for r in results]))
-    counts = [len(a) for a in atoms_list]
-    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    offsets = _offsets(np.array([len(a) for a in atoms_list]))
     energy_std, force_std, max_force_std = committee_spread(np.array(energy), np.array(forces), offsets,
                                                             variance)
     return CommitteeResult(
@@ -315,4 +313,4 @@ def evaluate_committee(engines: Sequence["Backend"], members: Sequence[Model], l
         pbc=np.array([a.pbc for a in atoms_list], dtype=bool).reshape(-1, 3), offsets=offsets,
         config_types=[str(a.info.get("config_type", "")) for a in atoms_list],
         energy=np.array(energy), energy_std=energy_std, force_std=force_std,
-        max_force_std=max_force_std, variance=variance)
+        max_force_std=max_force_std, variance=variance, indices=np.arange(len(atoms_list)))
