@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     #: what one chunk task receives: labelled structures, or a frame range of an extxyz file
     Payload = list[tuple[str, Atoms]] | FrameRange
 
-#: atoms per chunk with chunk_size='auto': a few seconds of one CPU core, tens of ms of a GPU
+#: atoms per chunk with chunk_size='auto': about a second of one CPU core for a small model,
+#: milliseconds of a GPU (which is better fed larger chunks)
 CHUNK_ATOMS = 50_000
 #: with chunk_size='auto' and a data set of known size: at least this many chunks per worker thread
 CHUNKS_PER_THREAD = 4

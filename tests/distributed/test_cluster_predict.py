@@ -150,3 +150,9 @@ def test_an_error_in_a_chunk_names_the_structure(client, model, data_file):
     data[5].numbers[2] = 14  # Si: not a species of the model
     with pytest.raises(ValueError, match=r"structure 5: atom 2 is Si"):
         predict(model, data, backend=BACKEND, client=client, chunk_size=2, progress=False)
+
+
+def test_progress_counts_structures_across_workers(client, model, data_file, capsys):
+    data = ase.io.read(data_file, ":")
+    predict(model, data, backend=BACKEND, client=client, chunk_size=3, progress=True)
+    assert f"{len(data)}/{len(data)}" in capsys.readouterr().err
