@@ -28,6 +28,7 @@ The spreads are computed from the differences to the first member
 and a committee of identical models gives exactly 0).
 
 Every member is evaluated by its own backend (one neighbor list per member).
+The mathematics: docs/committee.md#gpumds-two-definitions.
 """
 
 from __future__ import annotations
