@@ -7,8 +7,7 @@ How the work moves
   (:mod:`gpunep.io.extxyz_index`; its memory does not grow with the file)
   and sends each worker a frame range to read, so the workers must see the
   file under the same path (a shared file system). Lists and iterables of
-  ``Atoms``, and files of other formats, are read by the client and sent
-  chunk by chunk.
+  ``Atoms``, and files of other formats, go through the client, chunk by chunk.
 * Chunks are submitted a few per worker thread ahead of the results the
   client has taken in, so a stream larger than memory flows through; the
   results come back in input order whatever order the workers finish in.
@@ -17,11 +16,17 @@ How the work moves
   are built and buffers allocated once per worker, not once per chunk.
   Under dask-cuda's ``LocalCUDACluster`` every worker sees one GPU; on CPU
   workers the host backend uses ``OMP_NUM_THREADS`` threads (Dask's nanny
-  sets 1 unless the worker's environment says otherwise).
+  sets 1 unless the worker's environment says otherwise). Give workers one
+  Dask thread each: every thread builds its own backends (they are not
+  thread-safe), and more threads than GPUs or cores only compete. A worker
+  keeps at most :data:`MAX_CACHED_BACKENDS`; a larger committee rebuilds
+  backends for every chunk.
 * A worker that dies takes its chunks with it; the scheduler runs them
   again elsewhere, and as each chunk's result is taken exactly once, by its
-  index, nothing is returned twice or lost. An error in a chunk (a structure
-  a model cannot evaluate) is raised in the client with the structure's name.
+  index, nothing is returned twice or lost (a chunk that kills workers again
+  and again ends the run with Dask's ``KilledWorker``). An error in a chunk
+  (a structure a model cannot evaluate) is raised in the client with the
+  structure's name, and the chunks still in flight are cancelled.
 
 ``dask[distributed]`` is an optional dependency (``pip install gpunep[dask]``),
 imported only when a client is used.
