@@ -5,7 +5,8 @@ where each part lives.
 """
 
 from gpunep.calculator import NEPCalculator
-from gpunep.committee import CommitteeResult, predict_committee
+from gpunep.committee import predict_committee
+from gpunep.committee_spread import CommitteeResult
 from gpunep.committee_calculator import CommitteeCalculator
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
 from gpunep.prediction import predict

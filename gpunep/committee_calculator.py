@@ -2,7 +2,7 @@
 
 One member drives the simulation (``propagate``, GPUMD's first potential);
 the others are evaluated on the same structure, and their spread (see
-:mod:`gpunep.committee` for the formulas and GPUMD's two definitions) is
+:mod:`gpunep.committee_spread` for the formulas and GPUMD's two definitions) is
 offered next to the usual properties.
 """
 
@@ -16,7 +16,7 @@ from ase.calculators.calculator import Calculator, all_changes
 import numpy as np
 
 from gpunep.calculator import NEPCalculator
-from gpunep.committee import variance_ddof, committee_members, committee_spread
+from gpunep.committee_spread import committee_members, committee_spread, variance_ddof
 from gpunep.model import Model
 
 #: the committee's own properties, added to those of the propagated model

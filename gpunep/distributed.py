@@ -45,19 +45,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
-from gpunep.committee import CommitteeResult, evaluate_committee
+from gpunep.batching import BatchPlanner, assemble, labelled_source, make_backend, predict_batch, progress_bar
+from gpunep.committee_spread import CommitteeResult, evaluate_committee
 from gpunep.io.extxyz_index import FrameRange, frame_starts, is_extxyz
 from gpunep.model import Model
-from gpunep.prediction import (
-    PredictionResult, _assemble, _backend, _BatchPlanner, _labelled_source, _predict_batch, _progress_bar,
-)
+from gpunep.prediction_result import PredictionResult
 
 if TYPE_CHECKING:
     from ase import Atoms
     from distributed import Client, Future
 
     from gpunep.backends.base import Backend
-    from gpunep.prediction import _Chunk
+    from gpunep.batching import Chunk
 
     #: what one chunk task receives: labelled structures, or a frame range of an extxyz file
     Payload = list[tuple[str, Atoms]] | FrameRange
@@ -101,7 +100,7 @@ def worker_backend(model: Model, spec: BackendSpec) -> "Backend":
         if key in _BACKENDS:
             _BACKENDS.move_to_end(key)
             return _BACKENDS[key]
-    backend = _backend(model, spec.name, spec.precision, spec.kspace, spec.mean_d_correction)
+    backend = make_backend(model, spec.name, spec.precision, spec.kspace, spec.mean_d_correction)
     with _BACKENDS_LOCK:
         _BACKENDS[key] = backend
         while len(_BACKENDS) > MAX_CACHED_BACKENDS:
@@ -109,18 +108,11 @@ def worker_backend(model: Model, spec: BackendSpec) -> "Backend":
     return backend
 
 
-@dataclass(frozen=True)
-class _BackendLabel:
-    """What ran a chunk, named as the backend names itself (all the client needs of it)."""
-
-    name: str
-    precision: str
-
-
 @dataclass
 class _PredictedChunk:
-    chunks: "list[_Chunk]"
-    backend: _BackendLabel
+    chunks: "list[Chunk]"
+    backend: str
+    precision: str
 
     @property
     def n_structures(self) -> int:
@@ -130,12 +122,12 @@ class _PredictedChunk:
 def _predict_task(model: Model, spec: BackendSpec, payload: Payload, descriptors: bool,
                   batch_size: int | str) -> _PredictedChunk:
     engine = worker_backend(model, spec)
-    planner = _BatchPlanner(model, engine, batch_size)
-    chunks = [_predict_batch(engine, model, labels, atoms, descriptors, planner)
+    planner = BatchPlanner(model, engine, batch_size)
+    chunks = [predict_batch(engine, model, labels, atoms, descriptors, planner)
               for labels, atoms in planner.batches(_structures_of(payload))]
     for chunk in chunks:
         chunk.result.virials = None  # a PredictionResult keeps no per-atom virials: do not ship them
-    return _PredictedChunk(chunks, _BackendLabel(engine.name, engine.precision))
+    return _PredictedChunk(chunks, engine.name, engine.precision)
 
 
 def _committee_task(members: list[Model], specs: list[BackendSpec], payload: Payload, variance: str,
@@ -177,7 +169,7 @@ def predict_on_cluster(client: "Client", model: Model, structures, *, backend: s
             parts.append(part)
     if not parts:
         raise ValueError("no structures to predict")
-    return _assemble(model, parts[0].backend, [c for p in parts for c in p.chunks], descriptors)
+    return assemble(model, [c for p in parts for c in p.chunks], descriptors, parts[0].backend, parts[0].precision)
 
 
 def write_on_cluster(client: "Client", model: Model, structures, directory: str | os.PathLike, *,
@@ -207,7 +199,7 @@ def write_on_cluster(client: "Client", model: Model, structures, directory: str 
             _held(client, model, spec.model_token) as model_future:
         for part in _in_order(client, _predict_task, (model_future, spec), (descriptors is not None, batch_size),
                               structures, chunk_size, progress):
-            result = _assemble(model, part.backend, part.chunks, descriptors is not None)
+            result = assemble(model, part.chunks, descriptors is not None, part.backend, part.precision)
             n_structures, n_atoms = n_structures + result.n_structures, n_atoms + result.n_atoms
             with tempfile.TemporaryDirectory(dir=partial) as piece:
                 for path in write_prediction(result, piece, descriptors):
@@ -283,7 +275,7 @@ def _in_order(client: "Client", task: Callable[..., T], leading: tuple, trailing
     finished = as_completed()
     submitted = delivered = 0
     exhausted = False
-    with _progress_bar(progress, total) as bar:
+    with progress_bar(progress, total) as bar:
         try:
             while True:
                 ahead = max(MIN_AHEAD, AHEAD_PER_THREAD * _threads(client))
@@ -328,7 +320,7 @@ def _payloads(structures, chunk_size: int | str, n_threads: int) -> tuple[Iterat
     if chunk_size == "auto" and isinstance(structures, Sequence) and not isinstance(structures, str):
         atoms_total = sum(len(a) for a in structures if isinstance(a, Atoms))
         max_atoms = max(1, min(max_atoms, math.ceil(atoms_total / (CHUNKS_PER_THREAD * max(1, n_threads)))))
-    source, total = _labelled_source(structures)
+    source, total = labelled_source(structures)
     return _grouped(source, lambda item: len(item[1]), max_count, max_atoms), total
 
 

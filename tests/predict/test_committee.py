@@ -9,7 +9,7 @@ import pytest
 from ase.build import bulk
 
 from gpunep import CommitteeCalculator, NEPCalculator, predict, predict_committee, random_model
-from gpunep.committee import committee_spread
+from gpunep.committee_spread import committee_spread
 from gpunep.io.extxyz import iter_structures
 
 # Per-structure energies are ~10-100 eV, forces ~1 eV/Å; the committee and a numpy
