@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 import threading
 import uuid
@@ -181,36 +182,35 @@ def write_on_cluster(client: "Client", model: Model, structures, directory: str 
 
     Nothing but the chunks in flight is held in memory; the files are
     the same as :func:`gpunep.io.gpumd_files.write_prediction` writes for the
-    whole result. They are built in a hidden folder inside ``directory``
-    and moved into place once complete, so no file is ever half-written.
+    whole result. They grow in a hidden folder inside ``directory`` and move
+    into place together once complete (:func:`gpunep.io.file_set.staged_directory`):
+    an error or a full disk leaves ``directory`` as it was.
 
     Returns
     -------
     The paths written, and the numbers of structures and atoms.
     """
+    from gpunep.io.file_set import naming, staged_directory
     from gpunep.io.gpumd_files import write_prediction
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     spec = BackendSpec(_token(model), backend, precision, kspace, mean_d_correction)
-    names: list[str] = []
+    names: list[str] = []  # in the order write_prediction writes them
     n_structures = n_atoms = 0
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".gpunep-partial-") as partial, \
-            _held(client, model, spec.model_token) as model_future:
+    with staged_directory(directory) as staging, _held(client, model, spec.model_token) as model_future:
         for part in _in_order(client, _predict_task, (model_future, spec), (descriptors is not None, batch_size),
                               structures, chunk_size, progress):
             result = assemble(model, part.chunks, descriptors is not None, part.backend, part.precision)
             n_structures, n_atoms = n_structures + result.n_structures, n_atoms + result.n_atoms
-            with tempfile.TemporaryDirectory(dir=partial) as piece:
+            with tempfile.TemporaryDirectory(dir=directory, prefix=".gpunep-piece-") as piece:
                 for path in write_prediction(result, piece, descriptors):
-                    with open(path, "rb") as source, open(Path(partial) / path.name, "ab") as target:
-                        target.write(source.read())
+                    target = staging / path.name
+                    with open(path, "rb") as source, naming(target), open(target, "ab") as out:
+                        shutil.copyfileobj(source, out)
                     if path.name not in names:
                         names.append(path.name)
         if not names:
             raise ValueError("no structures to predict")
-        for name in names:
-            os.replace(Path(partial) / name, directory / name)
     return [directory / name for name in names], n_structures, n_atoms
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
+# long: the docstring documents every parameter and error; the body is 20 lines
 def predict(
     model: Model | str | os.PathLike,
     structures: "Atoms | Sequence[Atoms] | Iterable[Atoms] | str | os.PathLike",
@@ -61,8 +62,7 @@ def predict(
     mean_d_correction : charge models: the exact chain rule through the
         charge neutralisation (default, GPUMD since 2026-04); False
         reproduces older GPUMD outputs (docs/charges.md#chain-rule-through-the-charges)
-    client : a Dask ``distributed.Client``: the work is spread over its workers,
-        the result is the same (see :mod:`gpunep.distributed`; extra ``dask``)
+    client : a Dask ``distributed.Client`` to spread the work over (:mod:`gpunep.distributed`)
     chunk_size : with ``client``: structures per chunk a worker takes, or ``'auto'``
 
     Returns

@@ -85,6 +85,8 @@ def frame_starts(path: str | os.PathLike) -> Iterator[FrameStart]:
             if not header.strip():
                 line_number += 1
                 continue
+            if offset == 0:
+                header = header.removeprefix(b"\xef\xbb\xbf")  # a byte order mark, as the reader allows
             n_atoms = _atom_count(header)
             skipped = 0 if n_atoms is None else sum(1 for _ in islice(handle, n_atoms + 1))
             if n_atoms is None or skipped < n_atoms + 1:
