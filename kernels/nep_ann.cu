@@ -9,7 +9,7 @@
 //       receives the output (written); fp (NEP_DIM, N) its gradient dF/dq.
 //   nep_angular_gradient(N, fp, sums)
 //       overwrites each atom's angular sums (nep_tiled, NEP_N_SUMS per atom)
-//       with G = dF/ds for the gradient fp (docs/forces.md#descriptor-gradient)
+//       with G = dF/ds for the gradient fp (docs/forces.md#angular-pair-forces)
 #include "nep_ann.cuh"
 #include "nep_layout.cuh"
 

@@ -1,5 +1,5 @@
 // The network of one atom (docs/network.md) and the chain rule from its
-// descriptor back to the angular sums (docs/forces.md#descriptor-gradient).
+// descriptor back to the angular sums (docs/forces.md#angular-pair-forces).
 //
 // A network block (one per type; NEP3 repeats its single network) holds
 // NEP_ANN_BLOCK values: W0 [mu * NEP_DIM + nu], b0 (n_neuron), w1 (n_neuron),

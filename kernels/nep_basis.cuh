@@ -1,4 +1,4 @@
-// The radial functions of a pair (docs/descriptors.md#radial-basis): the
+// The radial functions of a pair (docs/descriptors.md#cutoff-function-and-chebyshev-basis): the
 // cutoff function fc(r) = (1 + cos(pi r / rc)) / 2 for r < rc (0 beyond) and
 // the K Chebyshev basis functions f_k(r) = (T_k(x) + 1) fc(r) / 2 with
 // x = 2 (r / rc - 1)^2 - 1, k = 0 .. K - 1, and their r-derivatives

@@ -44,7 +44,7 @@ extern "C" __global__ void nep_ann_charge(
 }
 
 // Fp_eff = Fp + D_i Fp^Q: the descriptor forces then include the
-// electrostatic energy's dependence on the charges (docs/charges.md#chain-rule).
+// electrostatic energy's dependence on the charges (docs/charges.md#chain-rule-through-the-charges).
 extern "C" __global__ void nep_charge_chain_rule(
   int N,
   const real* __restrict__ fp_charge,

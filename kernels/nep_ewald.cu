@@ -1,4 +1,4 @@
-// Ewald electrostatics of the charge models at fixed charges (NEP_SPEC §4.2),
+// Ewald electrostatics of the charge models at fixed charges (docs/charges.md#ewald-summation),
 // every structure of a batch with its own k-vectors.
 //
 //   nep_ewald_structure_factor(n_k, k_system, kx, ky, kz, offsets, positions,
@@ -14,7 +14,7 @@
 //
 // Layouts (N atoms, S structures, K k-vectors of all structures together):
 //   k-vectors of structure s are k_offsets[s] .. k_offsets[s+1]-1 (half space,
-//   from gpunep.reference.ewald.kvectors); k_system (K) their structure;
+//   from gpunep.engine.kspace.kvectors); k_system (K) their structure;
 //   kx, ky, kz (K) double (1/Å); k_weight (K) double G(k) = (4 pi / V) e^{-k^2/4 alpha^2} / k^2;
 //   offsets (S + 1) int, system_index (N) int; positions (N, 3) double;
 //   charge (N) double, the neutralised charges; s_real, s_imag (K) double.
@@ -22,7 +22,7 @@
 // potential (N) = D_i = dE/dq_i is written by the reciprocal kernel and added
 // to by the real-space kernel, so the reciprocal kernel runs first.
 //
-// Per-atom splits as gpunep.reference.ewald: reciprocal E_i = K_C q_i sum_k G Re(S e^{ik.r_i}),
+// Per-atom splits (docs/charges.md#reciprocal-space): reciprocal E_i = K_C q_i sum_k G Re(S e^{ik.r_i}),
 // real-space pair terms half to each atom.
 #include "nep_pairs.cuh"
 
@@ -103,7 +103,7 @@ extern "C" __global__ void nep_ewald_reciprocal(
     const double g = k_weight[k];
     const double ksq = kv[0] * kv[0] + kv[1] * kv[1] + kv[2] * kv[2];
     const double rg = re * g;
-    // dE/d eps_ab of G|S|^2: delta_ab - 2 (1/(4 alpha^2) + 1/k^2) k_a k_b (§4.2)
+    // dE/d eps_ab of G|S|^2: delta_ab - 2 (1/(4 alpha^2) + 1/k^2) k_a k_b (docs/charges.md#reciprocal-space)
     const double strain = 2.0 * (inv_4a2 + 1.0 / ksq);
     sum += rg;
     for (int a = 0; a < 3; ++a) {

@@ -1,5 +1,5 @@
 // The angular functions Y_alpha(u) of a unit vector u = (x, y, z), alpha =
-// (l, m) for l = 1 .. L (docs/descriptors.md#angular-functions): real solid
+// (l, m) for l = 1 .. L (docs/descriptors.md#angular-polynomials): real solid
 // harmonics without normalisation, Z_l^m(z) Re((x + iy)^m) and
 // Z_l^m(z) Im((x + iy)^m), with Z_l^m a fixed integer polynomial of z.
 // Ordering: index l^2 - 1 is Z_l^0; l^2 - 1 + 2m - 1 and l^2 - 1 + 2m are the

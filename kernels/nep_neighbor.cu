@@ -1,4 +1,4 @@
-// Neighbor lists (docs/descriptors.md#neighbor-lists): for every atom i, every
+// Neighbor lists (docs/descriptors.md#neighbor-sets): for every atom i, every
 // atom j of its own structure and every periodic image of j with
 // |r_j + k.cell - r_i| below the pair cutoff (strict <), images of i itself
 // included, the zero-shift self pair excluded. Per-structure cells and

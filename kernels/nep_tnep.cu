@@ -1,4 +1,4 @@
-// Dipole models (docs/tensors.md#dipole): mu = -sum_i sum_j |r_ij|^2 f_ij with
+// Dipole models (docs/tensors.md#dipole-models): mu = -sum_i sum_j |r_ij|^2 f_ij with
 // f_ij = dF_i/dr_ij of the dipole network's output F. One thread per atom,
 // center side: atom i's part is -sum_j |r_ij|^2 f_ij over its radial and its
 // angular pairs (per-structure sums of the parts are the dipoles). Compiled

@@ -1,4 +1,4 @@
-// ZBL short-range repulsion (docs/forces.md#zbl) over the ANGULAR neighbor
+// ZBL short-range repulsion (docs/forces.md#zbl-repulsion) over the ANGULAR neighbor
 // list of one atom: half of each pair energy to each side.
 //
 // params[NEP_P_ZBL + pair * 12] per ordered type pair [t_i * T + t_j]:

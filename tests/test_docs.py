@@ -6,9 +6,7 @@
   relative links between the docs pages;
 * no file cites the internal specification, a document users do not have,
   by name or by its section numbers (a section sign and a number; docs/ is
-  cited by anchor). ``kernels/``, ``gpunep/engine/`` and
-  ``gpunep/executors/`` are being rewritten and are exempt until then
-  (``NOT_YET_CLEANED``).
+  cited by anchor).
 """
 
 from __future__ import annotations
@@ -24,9 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 SOURCE_SUFFIXES = {".py", ".cu", ".cuh", ".h", ".md", ".toml"}
 SCANNED = ("gpunep", "kernels", "tests", "benchmarks", "docs", "README.md", "pyproject.toml")
-
-# Temporary: these are being rewritten; their citations move to docs/ with the rewrite.
-NOT_YET_CLEANED = ("kernels/", "gpunep/engine/", "gpunep/executors/")
 
 # Spelled in two parts so that this file does not cite it.
 SPEC_NAME = "NEP_" + "SPEC"
@@ -127,8 +122,6 @@ def test_nothing_cites_the_internal_specification():
     offenders = []
     for path in source_files():
         relative = path.relative_to(REPO).as_posix()
-        if relative.startswith(NOT_YET_CLEANED):
-            continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if SPEC_NAME in line or SECTION_NUMBER.search(line):
                 offenders.append(f"{relative}:{number}")

@@ -30,15 +30,8 @@ LONG_MARK = "# long:"
 # '# long:' reason, and the import cycles among their modules. Empty these
 # lists as the rewrite lands; nothing outside engine/ and executors/ may
 # appear here.
-ENGINE_LONG_FUNCTIONS_TO_SPLIT: set[str] = {
-    "gpunep.engine.neighbors.build_neighbor_lists",
-}
-ENGINE_CYCLES_TO_BREAK: set[tuple[str, str]] = {
-    # (importer, imported): one edge of each cycle among engine modules
-    ("gpunep.engine.plans", "gpunep.engine.evaluator"),       # TYPE_CHECKING
-    ("gpunep.engine.plans", "gpunep.engine.plans.charge"),    # model_plan, in a function
-    ("gpunep.engine.plans", "gpunep.engine.plans.tensor"),    # model_plan, in a function
-}
+ENGINE_LONG_FUNCTIONS_TO_SPLIT: set[str] = set()
+ENGINE_CYCLES_TO_BREAK: set[tuple[str, str]] = set()
 REWRITE_AREAS = ("gpunep.engine", "gpunep.executors")
 
 

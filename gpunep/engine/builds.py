@@ -17,10 +17,15 @@ from gpunep.engine.model_arrays import architecture
 from gpunep.engine.plans import model_plan
 
 if TYPE_CHECKING:
+    from gpunep.engine.model_arrays import Architecture
     from gpunep.executors.executor import Executor
     from gpunep.model import Model
 
 LIST_FILES = ("nep_neighbor.cu", "nep_reduce.cu")
+REGISTER_SUMS = 48
+"""Angular sums one GPU thread accumulates in registers per pass over its
+neighbors (a radial order holds (l_max + 1)^2 - 1 of them); the host takes
+every order in one pass (its L1 cache holds them)."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,17 @@ def lists_build() -> Build:
     return Build("lists", LIST_FILES)
 
 
+def sum_chunk(executor: "Executor", arch: "Architecture") -> int:
+    """Radial orders of angular sums per pass over the neighbors (NEP_SUM_CHUNK)."""
+    if executor.name == "host":
+        return arch.n_angular
+    return max(1, min(arch.n_angular, REGISTER_SUMS // arch.n_abc))
+
+
 def model_build(model: "Model", executor: "Executor") -> Build:
     """The module of ``model``'s kernels, compiled for its architecture on ``executor``."""
     arch = architecture(model)
-    defines = arch.defines(executor.sum_chunk(arch))
+    defines = arch.defines(sum_chunk(executor, arch))
     return Build(f"{model.model_type} model", model_plan(model).files, tuple(sorted(defines.items())))
 
 

@@ -41,15 +41,8 @@ from gpunep.engine.download import Download
 from gpunep.engine.geometry import search_radius
 from gpunep.engine.launch import Group, Launcher, Profile, scalars
 from gpunep.engine.model_arrays import check_supported, model_arrays
-from gpunep.engine.neighbors import (
-    DIAG_COINCIDENT,
-    DeviceAtoms,
-    NeighborLists,
-    NeighborSearch,
-    choose_strategy,
-    device_atoms,
-    grown_capacity,
-)
+from gpunep.engine.device_batch import DeviceBatch, device_atoms, sum_parts
+from gpunep.engine.neighbors import NeighborLists, NeighborSearch, choose_strategy, grown_capacity
 from gpunep.engine.plans import model_plan
 from gpunep.executors.kernel_source import real_dtype
 from gpunep.structures import Batch, BatchResult
@@ -59,12 +52,6 @@ if TYPE_CHECKING:
     from gpunep.model import Model
 
 PROFILE_ENV = "GPUNEP_PROFILE"
-ATOMS_PER_PART = 256
-"""Atoms one thread sums in the first stage of the per-structure sums."""
-# Per atom, pre-contracting the radial network derivative costs n_types_present
-# (n_max + 1) (n_basis + 1) products and saves 2 n_max (n_basis + 1) per neighbor
-# pair; with tens of neighbors it pays while a batch holds up to about this many types.
-MAX_PRECONTRACTED_TYPES = 16
 
 
 @dataclass(frozen=True)
@@ -77,17 +64,6 @@ class NeighborMaxima:
     capacity_radial: int
     capacity_angular: int
     strategy: str
-
-
-@dataclass
-class DeviceBatch:
-    """A batch on the device: its atoms (with frames), the per-structure sum parts,
-    and what the plan uploaded for it."""
-
-    atoms: DeviceAtoms
-    parts: Group
-    n_parts: int
-    extra: dict[str, Any]
 
 
 class Evaluator:
@@ -281,7 +257,7 @@ class Evaluator:
         atoms = device_atoms(xp, xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64)),
                              xp.asarray(types), batch.cells, batch.pbc, batch.offsets,
                              self._rc_search, strategy)
-        parts, n_parts = _sum_parts(xp, np.asarray(batch.offsets))
+        parts, n_parts = sum_parts(xp, np.asarray(batch.offsets))
         return DeviceBatch(atoms, parts, n_parts, self.plan.upload(self, batch, types))
 
     @contextmanager
@@ -296,19 +272,6 @@ class Evaluator:
 
     def _result(self, fields: dict[str, Any]) -> BatchResult:
         return BatchResult(**fields, backend=self.executor.name, precision=self.executor.precision)
-
-
-def _sum_parts(xp: Any, offsets: np.ndarray) -> tuple[Group, int]:
-    """The parts of every structure for :meth:`Evaluator.reduce` (at least one each)."""
-    counts = np.diff(offsets)
-    per_structure = np.maximum(1, -(-counts // ATOMS_PER_PART))
-    part_offsets = np.zeros(len(counts) + 1, dtype=np.int32)
-    np.cumsum(per_structure, out=part_offsets[1:])
-    n_parts = int(part_offsets[-1])
-    part_system = np.repeat(np.arange(len(counts), dtype=np.int32), per_structure)
-    group = Group(dict(part_system=xp.asarray(part_system), part_offsets=xp.asarray(part_offsets)),
-                  dict(part_system=n_parts, part_offsets=len(counts) + 1))
-    return group, n_parts
 
 
 def _coincident_message(batch: Batch, atom: int) -> str:

@@ -64,7 +64,7 @@ def check_supported(model: "Model") -> None:
     if model.model_type == "potential_with_charges" and not np.isscalar(model.radial_cutoff):
         raise UnsupportedModelError(
             "charge models need a single radial cutoff (Ewald alpha = pi / rc_R, "
-            f"docs/charges.md#ewald); this one has per-type cutoffs {list(model.radial_cutoff)}"
+            f"docs/charges.md#ewald-summation); this one has per-type cutoffs {list(model.radial_cutoff)}"
         )
     if model.version not in (3, 4, 5):
         raise UnsupportedModelError(f"NEP version {model.version} is not supported (3, 4 or 5)")

@@ -3,7 +3,7 @@
 For every atom ``i``: every atom ``j`` of the same structure and every
 periodic image of it with ``|r_j + k.cell - r_i| < rc(t_i, t_j)`` (strict),
 images of ``i`` itself included, the zero-shift self pair excluded
-(docs/descriptors.md#neighbor-lists). Cells, periodicity (per direction) and
+(docs/descriptors.md#neighbor-sets). Cells, periodicity (per direction) and
 sizes may differ between the structures of a batch; positions need not be
 wrapped.
 
@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from gpunep.engine.geometry import Frames, batch_frames, frame_offsets, search_radius
+from gpunep.engine.device_batch import DeviceAtoms, device_atoms
+from gpunep.engine.geometry import frame_offsets, search_radius
 from gpunep.engine.launch import Group, Launcher, scalars
 from gpunep.executors.kernel_source import header_constants
 from gpunep.executors.module import KernelModule
@@ -54,44 +55,6 @@ _KERNEL_CONSTANTS = header_constants("nep_neighbor.cu")
 ATOM_CELL = _KERNEL_CONSTANTS["NEP_ATOM_CELL"]
 DIAGNOSTICS = _KERNEL_CONSTANTS["NEP_DIAGNOSTICS"]
 DIAG_COINCIDENT = _KERNEL_CONSTANTS["NEP_DIAG_COINCIDENT"]
-
-
-@dataclass
-class DeviceAtoms:
-    """The atoms of a batch on the device, with their structures' frames.
-
-    Attributes
-    ----------
-    positions : (N, 3) float64;  types, system_index : (N,) int32
-    offsets : (S + 1,) int32;  frames : (S, NEP_FRAME_DOUBLES) float64
-    frame_ints : (S, NEP_FRAME_INTS) int32;  host_frames : the host :class:`Frames`
-    """
-
-    positions: Any
-    types: Any
-    system_index: Any
-    offsets: Any
-    frames: Any
-    frame_ints: Any
-    host_frames: Frames
-
-    @property
-    def n_atoms(self) -> int:
-        return int(self.types.shape[0])
-
-    @property
-    def n_structures(self) -> int:
-        return int(self.offsets.shape[0]) - 1
-
-    def group(self) -> Group:
-        """The ``positions, types, system_index, frames, frame_ints`` kernel arguments."""
-        n, s = self.n_atoms, self.n_structures
-        names = frame_offsets()
-        return Group(
-            dict(positions=self.positions, types=self.types, system_index=self.system_index,
-                 frames=self.frames, frame_ints=self.frame_ints),
-            dict(positions=3 * n, types=n, system_index=n, frames=names["NEP_FRAME_DOUBLES"] * s,
-                 frame_ints=names["NEP_FRAME_INTS"] * s))
 
 
 @dataclass
@@ -306,17 +269,6 @@ class NeighborSearch:
                                     diagnostics=xp.zeros(DIAGNOSTICS, dtype=np.int32),
                                     capacity_radial=cap_r, capacity_angular=cap_a, _scratch=scratch)
         return self._lists
-
-
-def device_atoms(xp: Any, positions: Any, types: Any, cells: np.ndarray, pbc: np.ndarray,
-                 offsets: np.ndarray, rc_search: float, strategy: str) -> DeviceAtoms:
-    """Upload a batch's atoms with its frames (cells, pbc and offsets are host arrays)."""
-    offsets = np.asarray(offsets, dtype=np.int32)
-    counts = np.diff(offsets)
-    frames = batch_frames(cells, pbc, offsets, rc_search, binned=strategy == "cell")
-    system_index = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-    return DeviceAtoms(positions, types, xp.asarray(system_index), xp.asarray(offsets),
-                       xp.asarray(frames.doubles), xp.asarray(frames.ints), frames)
 
 
 def build_neighbor_lists(

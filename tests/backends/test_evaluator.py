@@ -21,7 +21,7 @@ from gpunep import reference
 from gpunep.backends import get_backend
 from gpunep.executors import cuda
 from gpunep.backends.kernel import KernelBackend
-from gpunep.executors.host import load_module
+from gpunep.executors.executor import Executor
 from gpunep.errors import BackendUnavailableError, UnsupportedModelError
 from gpunep.engine.evaluator import Evaluator
 from gpunep.model import random_model, read_model
@@ -43,29 +43,41 @@ def rattled_bulk(symbols: tuple[str, ...], a: float, repeat: int, seed: int) -> 
     return atoms
 
 
-def test_overflowing_lists_grow_and_give_the_exact_result():
-    # max-neighbor numbers far too small: capacities start at ceil(1.25 * 1) = 2
+def test_capacities_come_from_the_counts_and_overflowing_lists_grow():
+    # max-neighbor numbers far too small: the header's numbers are not what the lists get
     model = random_model(("Te", "Pb"), cutoff=(6.0, 4.5), max_neighbors=(1, 1), seed=11)
     structures = [rattled_bulk(model.types, 5.0, 2, seed=1), rattled_bulk(model.types, 4.6, 1, seed=2)]
     batch = pack(structures, model)
     backend = KernelBackend(model, "host", "float64")
-    assert (backend.evaluator.capacity_radial, backend.evaluator.capacity_angular) == (2, 2)
+    # no capacity before the first evaluation: it counts the neighbors first
+    assert (backend.evaluator.capacity_radial, backend.evaluator.capacity_angular) == (None, None)
     result = backend.evaluate(batch)
     expected = reference.evaluate(model, batch)
     for name in ("energy", "energies", "forces", "virial", "virials"):
         assert rel(getattr(result, name), getattr(expected, name)) <= RTOL_FLOAT64, name
+    assert backend.evaluator.transfers == 2  # the counts, then the results
 
     # the reported maxima are the true largest counts (ASE counts the same images)
     counts = [max(np.bincount(neighbor_list("i", atoms, rc)).max() for atoms in structures)
               for rc in (6.0, 4.5)]
     maxima = backend.neighbor_maxima
     assert (maxima.radial, maxima.angular) == tuple(counts)
-    # grown to GPUMD's headroom over what was seen, and kept for the next call
+    # GPUMD's headroom over what was counted, and kept for the next call
     assert maxima.capacity_radial == math.ceil(1.25 * counts[0])
     assert maxima.capacity_angular == math.ceil(1.25 * counts[1])
     again = backend.evaluate(batch)
     assert np.array_equal(again.forces, result.forces)
+    assert backend.evaluator.transfers == 1
     assert backend.neighbor_maxima.capacity_radial == maxima.capacity_radial
+
+    # lists too small for a batch (as after a smaller batch): one overflowing pass,
+    # then lists grown to the counts, and the exact result
+    backend.evaluator.capacity_radial, backend.evaluator.capacity_angular = 2, 2
+    grown = backend.evaluate(batch)
+    assert backend.evaluator.transfers == 2
+    assert np.array_equal(grown.forces, result.forces)
+    assert backend.neighbor_maxima.capacity_radial == math.ceil(1.25 * counts[0])
+    assert backend.neighbor_maxima.capacity_angular == math.ceil(1.25 * counts[1])
 
 
 @pytest.mark.parametrize("precision, rtol", [
@@ -101,10 +113,9 @@ def test_cell_list_and_small_structure_paths_agree(precision):
     skewed = rattled_bulk(model.types, 4.4, 2, seed=5)
     skewed.set_cell(skewed.cell[:] + [[0, 0, 0], [3.0, 0, 0], [1.0, -2.0, 0]], scale_atoms=False)
     batch = pack([rattled_bulk(model.types, 4.4, 3, seed=6), slab, molecule, skewed], model)
-    module = load_module(precision)
     results = []
     for strategy in ("small", "cell"):
-        evaluator = Evaluator(model, module, neighbor_strategy=strategy)
+        evaluator = Evaluator(model, Executor("host", precision), neighbor_strategy=strategy)
         results.append(evaluator.evaluate(batch, descriptors=True))
         assert evaluator.neighbor_maxima.strategy == strategy
     small, cell = results

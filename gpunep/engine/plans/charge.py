@@ -26,12 +26,12 @@ import numpy as np
 
 from gpunep.engine.kspace import KSPACE, check_periodic, ewald_alpha, kvectors
 from gpunep.engine.launch import Group, scalars
-from gpunep.engine.plans import ModelPlan, descriptor_output
+from gpunep.engine.plans.base import ModelPlan, PlanContext, descriptor_output
 from gpunep.engine.plans.potential import SUM_COMPONENTS, empty_energy_fields, energy_fields
 
 if TYPE_CHECKING:
     from gpunep.engine.download import Download
-    from gpunep.engine.evaluator import DeviceBatch, Evaluator
+    from gpunep.engine.device_batch import DeviceBatch
     from gpunep.engine.neighbors import NeighborLists
     from gpunep.model import Model
     from gpunep.structures import Batch
@@ -45,9 +45,9 @@ class ChargePlan(ModelPlan):
     model : a ``potential_with_charges`` model
     kspace : 'truncated' (``|k| < 2 pi alpha``, GPUMD's trainer and ``kspace
         ewald``; default) or 'converged' (the full Ewald sum, which GPUMD's
-        MD default PPPM approximates; see docs/charges.md#ewald)
+        MD default PPPM approximates; see docs/charges.md#ewald-summation)
     mean_d_correction : subtract each structure's mean of ``D`` in the chain
-        rule (the exact gradient; GPUMD since 2026-04, docs/charges.md#chain-rule)
+        rule (the exact gradient; GPUMD since 2026-04, docs/charges.md#chain-rule-through-the-charges)
     """
 
     files = ("nep_descriptor.cu", "nep_ann.cu", "nep_charge.cu", "nep_ewald.cu", "nep_force.cu")
@@ -64,7 +64,7 @@ class ChargePlan(ModelPlan):
         self._kspace_cache: tuple[bytes, dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ setup
-    def upload(self, ev: "Evaluator", batch: "Batch", types: np.ndarray) -> dict[str, Any]:
+    def upload(self, ev: PlanContext, batch: "Batch", types: np.ndarray) -> dict[str, Any]:
         for s in np.flatnonzero(~np.all(batch.pbc, axis=1)):
             check_periodic(batch.structure(int(s)),
                            f"structure {s}" if batch.n_structures > 1 else "structure")
@@ -90,13 +90,13 @@ class ChargePlan(ModelPlan):
         volumes = np.abs(np.linalg.det(cells)) if len(cells) else np.zeros(0)
         owner = np.repeat(np.arange(len(k_list), dtype=np.int32), counts)
         ksq = np.einsum("ka,ka->k", k, k)
-        # G(k) = (4 pi / V) exp(-k^2 / 4 alpha^2) / k^2 (docs/charges.md#ewald)
+        # G(k) = (4 pi / V) exp(-k^2 / 4 alpha^2) / k^2 (docs/charges.md#ewald-summation)
         weight = (4.0 * math.pi / volumes[owner]) * np.exp(-ksq / (4.0 * self.alpha**2)) / ksq
         return {"k_offsets": offsets.astype(np.int32), "k_system": owner,
                 "kx": np.ascontiguousarray(k[:, 0]), "ky": np.ascontiguousarray(k[:, 1]),
                 "kz": np.ascontiguousarray(k[:, 2]), "k_weight": weight}
 
-    def outputs(self, ev: "Evaluator", dev: "DeviceBatch", descriptors: bool,
+    def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
                 per_atom: bool) -> dict[str, int]:
         n, s = dev.atoms.n_atoms, dev.atoms.n_structures
         sizes = {"sums": SUM_COMPONENTS * s, "force": 3 * n, "charges": n, "raw_charges": n,
@@ -108,7 +108,7 @@ class ChargePlan(ModelPlan):
         return sizes
 
     # --------------------------------------------------------------- launches
-    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+    def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
                out: "Download", descriptors: bool, per_atom: bool) -> None:
         xp, arch, real = ev.xp, ev.architecture, ev.module.real_dtype
         n = dev.atoms.n_atoms
@@ -161,25 +161,25 @@ class ChargePlan(ModelPlan):
             ev.scaled_descriptors(q, out["descriptors"])
 
     @staticmethod
-    def _angular_gradient(ev: "Evaluator", n: int, fp: Any, sums: Any) -> None:
+    def _angular_gradient(ev: PlanContext, n: int, fp: Any, sums: Any) -> None:
         arch = ev.architecture
         ev.launch("nep_angular_gradient", n, scalars(N=n) | Group(
             dict(fp=fp, sums=sums), dict(fp=arch.dim * n, sums=arch.n_sums * n)))
 
     @staticmethod
-    def _per_structure(ev: "Evaluator", dev: "DeviceBatch", values: Any) -> Any:
+    def _per_structure(ev: PlanContext, dev: "DeviceBatch", values: Any) -> Any:
         """(S,) sums of a per-atom array over each structure."""
         sums = ev.buffer("structure_sums", dev.atoms.n_structures, np.float64)
         ev.reduce(dev, values, 1, sums)
         return sums
 
-    def _neutralise(self, ev: "Evaluator", dev: "DeviceBatch", raw: Any, charge: Any) -> None:
+    def _neutralise(self, ev: PlanContext, dev: "DeviceBatch", raw: Any, charge: Any) -> None:
         """Charges shifted so that each structure's sum is its net charge."""
         raw_total = self._per_structure(ev, dev, raw)
         shift = (dev.extra["charges_total"] - raw_total) / dev.extra["atom_counts"]
         ev.xp.add(raw, shift[dev.atoms.system_index], out=charge)
 
-    def _electrostatics(self, ev: "Evaluator", dev: "DeviceBatch", pairs: Group, charge: Any,
+    def _electrostatics(self, ev: PlanContext, dev: "DeviceBatch", pairs: Group, charge: Any,
                         energy: Any, force: Any, virial: Any, potential: Any) -> None:
         """Ewald energies, forces, virials at fixed charges; D_i into ``potential``."""
         n, n_structures = dev.atoms.n_atoms, dev.atoms.n_structures
@@ -210,7 +210,7 @@ class ChargePlan(ModelPlan):
                 dict(charge=n, energy=n, force=3 * n, virial=9 * n, potential=n)))
 
     # ---------------------------------------------------------------- outputs
-    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+    def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
                descriptors: bool, per_atom: bool) -> dict[str, Any]:
         fields = energy_fields(ev, host, dev, descriptors, per_atom)
         n = dev.atoms.n_atoms
@@ -221,7 +221,7 @@ class ChargePlan(ModelPlan):
                       bec=self.sqrt_epsilon_infinity * bec)
         return fields
 
-    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+    def empty_result(self, n_structures: int, ev: PlanContext, descriptors: bool) -> dict[str, Any]:
         fields = empty_energy_fields(n_structures, ev, descriptors)
         fields.update(charges=np.zeros(0), raw_charges=np.zeros(0), bec=np.zeros((0, 3, 3)))
         return fields

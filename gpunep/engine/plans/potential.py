@@ -13,23 +13,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gpunep.engine.launch import Group, scalars
-from gpunep.engine.plans import ModelPlan, descriptor_output
+from gpunep.engine.plans.base import ModelPlan, PlanContext, descriptor_output
 
 if TYPE_CHECKING:
     from gpunep.engine.download import Download
-    from gpunep.engine.evaluator import DeviceBatch, Evaluator
+    from gpunep.engine.device_batch import DeviceBatch
     from gpunep.engine.neighbors import NeighborLists
     from gpunep.structures import Batch
 
 # Per-atom sums: the energy, then the nine virial components [a * 3 + b].
 SUM_COMPONENTS = 10
+# Per atom, pre-contracting the radial network derivative costs n_types_present
+# (n_max + 1) (n_basis + 1) products and saves 2 n_max (n_basis + 1) per neighbor
+# pair; with tens of neighbors it pays while a batch holds up to about this many types.
+MAX_PRECONTRACTED_TYPES = 16
 
 
-def present_types(ev: "Evaluator", types: np.ndarray) -> tuple[int, np.ndarray]:
+def present_types(ev: PlanContext, types: np.ndarray) -> tuple[int, np.ndarray]:
     """``(n_pre, type_slot)``: the radial derivatives are pre-contracted per present
     neighbor type (kernels/nep_potential.cu) when few types are present."""
-    from gpunep.engine.evaluator import MAX_PRECONTRACTED_TYPES
-
     n_types = len(ev.model.types)
     present = np.flatnonzero(np.bincount(types, minlength=n_types))
     type_slot = np.full(n_types, -1, dtype=np.int32)
@@ -42,11 +44,11 @@ class PotentialPlan(ModelPlan):
 
     files = ("nep_potential.cu", "nep_descriptor.cu")
 
-    def upload(self, ev: "Evaluator", batch: "Batch", types: np.ndarray) -> dict[str, Any]:
+    def upload(self, ev: PlanContext, batch: "Batch", types: np.ndarray) -> dict[str, Any]:
         n_pre, type_slot = present_types(ev, types)
         return {"n_pre": n_pre, "type_slot": ev.xp.asarray(type_slot)}
 
-    def outputs(self, ev: "Evaluator", dev: "DeviceBatch", descriptors: bool,
+    def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
                 per_atom: bool) -> dict[str, int]:
         n, s = dev.atoms.n_atoms, dev.atoms.n_structures
         sizes = {"sums": SUM_COMPONENTS * s, "force": 3 * n}
@@ -56,7 +58,7 @@ class PotentialPlan(ModelPlan):
             sizes["descriptors"] = ev.architecture.dim * n
         return sizes
 
-    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+    def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
                out: "Download", descriptors: bool, per_atom: bool) -> None:
         arch, real = ev.architecture, ev.module.real_dtype
         n, n_pre = dev.atoms.n_atoms, dev.extra["n_pre"]
@@ -81,15 +83,15 @@ class PotentialPlan(ModelPlan):
             ev.descriptors(dev, lists, q, ev.buffer("angular_sums", arch.n_sums * n, real))
             ev.scaled_descriptors(q, out["descriptors"])
 
-    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+    def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
                descriptors: bool, per_atom: bool) -> dict[str, Any]:
         return energy_fields(ev, host, dev, descriptors, per_atom)
 
-    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+    def empty_result(self, n_structures: int, ev: PlanContext, descriptors: bool) -> dict[str, Any]:
         return empty_energy_fields(n_structures, ev, descriptors)
 
 
-def energy_fields(ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+def energy_fields(ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
                   descriptors: bool, per_atom: bool) -> dict[str, Any]:
     """BatchResult fields of a model with an energy, from the outputs ``sums``, ``force``
     and, when asked for, ``atom_sums`` and ``descriptors``."""
@@ -107,7 +109,7 @@ def energy_fields(ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatc
     return fields
 
 
-def empty_energy_fields(n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+def empty_energy_fields(n_structures: int, ev: PlanContext, descriptors: bool) -> dict[str, Any]:
     """:func:`energy_fields` of a batch without atoms."""
     return dict(energy=np.zeros(n_structures), virial=np.zeros((n_structures, 3, 3)),
                 energies=np.zeros(0), forces=np.zeros((0, 3)), virials=np.zeros((0, 3, 3)),

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gpunep.engine.launch import Group, scalars
-from gpunep.engine.plans import ModelPlan, descriptor_output
+from gpunep.engine.plans.base import ModelPlan, PlanContext, descriptor_output
 
 if TYPE_CHECKING:
     from gpunep.engine.download import Download
-    from gpunep.engine.evaluator import DeviceBatch, Evaluator
+    from gpunep.engine.device_batch import DeviceBatch
     from gpunep.engine.neighbors import NeighborLists
 
 _NO_ENERGY = {"energy": None, "virial": None, "energies": None, "forces": None, "virials": None}
@@ -34,7 +34,7 @@ class _TensorPlan(ModelPlan):
     """What dipole and polarizability models share: descriptors, the network(s),
     the gradient back to the angular sums."""
 
-    def outputs(self, ev: "Evaluator", dev: "DeviceBatch", descriptors: bool,
+    def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
                 per_atom: bool) -> dict[str, int]:
         sizes = {"tensor": self.components * dev.atoms.n_structures}
         if descriptors:
@@ -43,7 +43,7 @@ class _TensorPlan(ModelPlan):
 
     components = 0
 
-    def _network_gradients(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+    def _network_gradients(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
                            networks: tuple[tuple[int, Any], ...]) -> tuple[Any, Any, Any]:
         """Descriptors, then each network (index, output array) in order; returns q, fp
         (of the last network) and its dF/ds."""
@@ -61,11 +61,11 @@ class _TensorPlan(ModelPlan):
             dict(fp=fp, sums=sums), dict(fp=arch.dim * n, sums=arch.n_sums * n)))
         return q, fp, sums
 
-    def _descriptors(self, ev: "Evaluator", q: Any, out: "Download", descriptors: bool) -> None:
+    def _descriptors(self, ev: PlanContext, q: Any, out: "Download", descriptors: bool) -> None:
         if descriptors:
             ev.scaled_descriptors(q, out["descriptors"])
 
-    def _fields(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+    def _fields(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
                 descriptors: bool) -> dict[str, Any]:
         fields = dict(_NO_ENERGY)
         if descriptors:
@@ -79,7 +79,7 @@ class DipolePlan(_TensorPlan):
     files = (*_FILES, "nep_tnep.cu")
     components = 3
 
-    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+    def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
                out: "Download", descriptors: bool, per_atom: bool) -> None:
         arch, n = ev.architecture, dev.atoms.n_atoms
         output = ev.buffer("network_output", n, np.float64)
@@ -94,13 +94,13 @@ class DipolePlan(_TensorPlan):
         ev.reduce(dev, dipole, 3, out["tensor"])
         self._descriptors(ev, q, out, descriptors)
 
-    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+    def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
                descriptors: bool, per_atom: bool) -> dict[str, Any]:
         fields = self._fields(ev, host, dev, descriptors)
         fields["dipole"] = host["tensor"].reshape(-1, 3).copy()
         return fields
 
-    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+    def empty_result(self, n_structures: int, ev: PlanContext, descriptors: bool) -> dict[str, Any]:
         return {**_NO_ENERGY, "dipole": np.zeros((n_structures, 3)),
                 "descriptors": np.zeros((0, ev.architecture.dim)) if descriptors else None}
 
@@ -111,7 +111,7 @@ class PolarizabilityPlan(_TensorPlan):
     files = (*_FILES, "nep_force.cu")
     components = 10  # the scalar network's sum, then the tensor network's virial
 
-    def launch(self, ev: "Evaluator", dev: "DeviceBatch", lists: "NeighborLists",
+    def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
                out: "Download", descriptors: bool, per_atom: bool) -> None:
         arch, n = ev.architecture, dev.atoms.n_atoms
         per_atom_sums = ev.buffer("tensor_atoms", self.components * n, np.float64)
@@ -133,7 +133,7 @@ class PolarizabilityPlan(_TensorPlan):
         ev.reduce(dev, per_atom_sums, self.components, out["tensor"])
         self._descriptors(ev, q, out, descriptors)
 
-    def result(self, ev: "Evaluator", host: dict[str, np.ndarray], dev: "DeviceBatch",
+    def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
                descriptors: bool, per_atom: bool) -> dict[str, Any]:
         fields = self._fields(ev, host, dev, descriptors)
         sums = host["tensor"].reshape(-1, self.components)
@@ -142,6 +142,6 @@ class PolarizabilityPlan(_TensorPlan):
                                     + sums[:, 0][:, None, None] * np.eye(3))
         return fields
 
-    def empty_result(self, n_structures: int, ev: "Evaluator", descriptors: bool) -> dict[str, Any]:
+    def empty_result(self, n_structures: int, ev: PlanContext, descriptors: bool) -> dict[str, Any]:
         return {**_NO_ENERGY, "polarizability": np.zeros((n_structures, 3, 3)),
                 "descriptors": np.zeros((0, ev.architecture.dim)) if descriptors else None}
