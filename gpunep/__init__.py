@@ -5,6 +5,9 @@ where each part lives.
 """
 
 from gpunep.calculator import NEPCalculator
+from gpunep.committee import predict_committee
+from gpunep.committee_spread import CommitteeResult
+from gpunep.committee_calculator import CommitteeCalculator
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
 from gpunep.prediction import predict
 from gpunep.prediction_result import PredictionResult
@@ -13,6 +16,7 @@ from gpunep.structures import Batch, BatchResult, pack
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "BatchResult", "Model", "NEPCalculator", "PredictionResult", "pack", "predict",
+    "Batch", "BatchResult", "CommitteeCalculator", "CommitteeResult", "Model", "NEPCalculator",
+    "PredictionResult", "pack", "predict", "predict_committee",
     "random_model", "read_model", "read_nepfile", "write_nepfile", "__version__",
 ]

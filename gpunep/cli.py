@@ -48,15 +48,20 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from gpunep.distributed import cluster_client
     from gpunep.io.file_set import staged_directory
     from gpunep.io.gpumd_files import write_prediction
     from gpunep.model import read_model
     from gpunep.prediction import predict
 
     model = read_model(args.model)
-    result = predict(model, args.data, backend=args.backend, precision=args.precision,
-                     batch_size=_batch_size(args.batch_size), descriptors=args.descriptors is not None,
-                     progress=None, **_charge_options(args))
+    with cluster_client(args.scheduler, args.local_cluster, args.backend) as client:
+        if args.stream:
+            return _predict_streamed(args, model, client)
+        result = predict(model, args.data, backend=args.backend, precision=args.precision,
+                         batch_size=_batch_size(args.batch_size), descriptors=args.descriptors is not None,
+                         progress=None, client=client, chunk_size=_chunk_size(args.chunk_size),
+                         **_charge_options(args))
     output = Path(args.output)
     # the whole output set appears together, or (a full disk, say) none of it does
     with staged_directory(output) as staging:
@@ -72,6 +77,42 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             except ImportError as exc:
                 print(f"gpunep predict: parity plots skipped: {exc}", file=sys.stderr)
     print("wrote " + ", ".join(str(output / p.name) for p in written))
+    return 0
+
+
+def _predict_streamed(args: argparse.Namespace, model, client) -> int:
+    from gpunep.distributed import write_on_cluster
+
+    if client is None:
+        raise ValueError("--stream writes chunks as Dask workers finish them: give --scheduler or --local-cluster")
+    written, n_structures, n_atoms = write_on_cluster(
+        client, model, args.data, args.output, descriptors=args.descriptors, backend=args.backend,
+        precision=args.precision, batch_size=_batch_size(args.batch_size),
+        chunk_size=_chunk_size(args.chunk_size), progress=None, **_charge_options(args))
+    print(f"{n_structures} structures, {n_atoms} atoms; {model.model_type} model "
+          "(streamed: no RMSE table or parity plots, they need every value in memory)")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _cmd_active(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gpunep.committee import predict_committee
+    from gpunep.distributed import cluster_client
+
+    with cluster_client(args.scheduler, args.local_cluster, args.backend) as client:
+        result = predict_committee(args.models, args.data, backend=args.backend, precision=args.precision,
+                                   variance=args.variance, batch_size=_batch_size(args.batch_size),
+                                   progress=None, client=client, chunk_size=_chunk_size(args.chunk_size),
+                                   **_charge_options(args))
+    selected = result.select(args.threshold)
+    selected.write_extxyz(args.output)
+    q = np.quantile(result.max_force_std, [0.0, 0.5, 0.9, 1.0])
+    print(f"{result.n_structures} structures, committee of {result.n_members} ({args.variance} variance)")
+    print(f"max force spread per structure (eV/Å): min {q[0]:.4g}, median {q[1]:.4g}, "
+          f"90% {q[2]:.4g}, max {q[3]:.4g}")
+    print(f"{selected.n_structures} structures above {args.threshold:g} eV/Å; wrote {args.output}")
     return 0
 
 
@@ -159,13 +200,17 @@ def _charge_options(args: argparse.Namespace) -> dict:
     return {"kspace": args.kspace, "mean_d_correction": not args.no_mean_d_correction}
 
 
-def _batch_size(text: str) -> int | str:
+def _batch_size(text: str, option: str = "--batch-size") -> int | str:
     if text == "auto":
         return text
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"--batch-size must be 'auto' or a positive integer, not {text!r}") from None
+        raise ValueError(f"{option} must be 'auto' or a positive integer, not {text!r}") from None
+
+
+def _chunk_size(text: str) -> int | str:
+    return _batch_size(text, "--chunk-size")
 
 
 def _names(text: str) -> list[str]:
@@ -249,7 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--descriptors", nargs="?", const="atom", choices=("atom", "structure"),
                          help="also write descriptor.out: per atom (default) or per-structure mean")
     predict.add_argument("--no-plots", action="store_true", help="skip the parity plots")
+    _cluster_options(predict)
+    predict.add_argument("--stream", action="store_true",
+                         help="with a cluster: write the files as chunks finish, holding nothing in "
+                              "memory (no RMSE table or parity plots)")
     predict.set_defaults(handler=_cmd_predict)
+
+    _add_active(sub)
 
     compare = sub.add_parser(
         "compare", help="compare two models (e.g. original and edited) on a data set, and with GPUMD")
@@ -304,6 +355,33 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mean-d-correction", action="store_true",
                         help="charge models: leave out the mean-D term of the chain rule, as "
                              "GPUMD's nep did before 2026-04 (to reproduce older *_train.out files)")
+
+
+def _add_active(sub: "argparse._SubParsersAction") -> None:
+    active = sub.add_parser(
+        "active", help="committee of models: select the structures they disagree on (active learning)")
+    active.add_argument("models", nargs="+", metavar="MODEL", help="two or more nep.txt")
+    active.add_argument("data", help="structures to screen (extxyz, or any format ASE reads)")
+    active.add_argument("--threshold", type=float, required=True,
+                        help="select structures whose largest per-atom force spread exceeds this (eV/Å), "
+                             "as GPUMD's active keyword")
+    active.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="extxyz file for the selected structures")
+    active.add_argument("--variance", default="population", choices=("population", "sample"),
+                        help="divide by M (GPUMD's code; default) or by M-1 (GPUMD's documentation)")
+    _evaluation_options(active)
+    _cluster_options(active)
+    active.set_defaults(handler=_cmd_active)
+
+
+def _cluster_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster: scheduler address (tcp://host:8786) or scheduler file (*.json)")
+    where.add_argument("--local-cluster", type=int, metavar="N",
+                       help="run on N Dask workers on this machine (one GPU each with --backend cuda)")
+    parser.add_argument("--chunk-size", default="auto",
+                        help="with a cluster: structures per chunk a worker takes, or auto (default)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

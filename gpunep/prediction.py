@@ -1,43 +1,27 @@
 """High-throughput prediction: a whole data set through one backend, in batches.
 
-Many structures are packed into one :class:`~gpunep.structures.Batch` (all
-atoms concatenated, per-structure cells and pbc), evaluated in one call and
-split back. Structures stream from a file, so a file larger than memory
-works; the batch size follows a memory budget and shrinks on out-of-memory
-instead of failing.
+Structures stream from a file, so a file larger than memory works; the
+batching itself is :mod:`gpunep.batching`. With a Dask client the same work
+is spread over a cluster (:mod:`gpunep.distributed`).
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import numpy as np
-
-from gpunep.backends import get_backend
-from gpunep.charge_options import charge_options
-from gpunep.io.extxyz import iter_labelled, reference_of
-from gpunep.errors import StructureError, UnsupportedModelError
-from gpunep.geometry import cell_volume
+from gpunep.batching import (
+    BatchPlanner, Chunk, assemble, labelled_source, make_backend, predict_batch, progress_bar,
+)
 from gpunep.model import Model, read_model
-from gpunep.prediction_result import PredictionResult, ReferenceArrays
-from gpunep.structures import Batch, BatchResult, pack
+from gpunep.prediction_result import PredictionResult
 
 if TYPE_CHECKING:
     from ase import Atoms
-
-    from gpunep.backends.base import Backend
-
-#: fraction of the free memory a batch may use (GPU: free device memory; host: available RAM)
-GPU_MEMORY_FRACTION = 0.5
-HOST_MEMORY_FRACTION = 0.25
-#: never pack more atoms than this into one batch, whatever the budget says
-MAX_ATOMS_PER_BATCH = 1_000_000
+    from distributed import Client
 
 
+# long: the docstring documents every parameter and error; the body is 20 lines
 def predict(
     model: Model | str | os.PathLike,
     structures: "Atoms | Sequence[Atoms] | Iterable[Atoms] | str | os.PathLike",
@@ -48,6 +32,8 @@ def predict(
     progress: bool | None = None,
     kspace: str = "truncated",
     mean_d_correction: bool = True,
+    client: "Client | None" = None,
+    chunk_size: int | str = "auto",
 ) -> PredictionResult:
     """Evaluate ``model`` on every structure of a data set, in batches.
 
@@ -76,6 +62,8 @@ def predict(
     mean_d_correction : charge models: the exact chain rule through the
         charge neutralisation (default, GPUMD since 2026-04); False
         reproduces older GPUMD outputs (docs/charges.md#chain-rule-through-the-charges)
+    client : a Dask ``distributed.Client`` to spread the work over (:mod:`gpunep.distributed`)
+    chunk_size : with ``client``: structures per chunk a worker takes, or ``'auto'``
 
     Returns
     -------
@@ -99,275 +87,20 @@ def predict(
     """
     if not isinstance(model, Model):
         model = read_model(model)
-    engine = _backend(model, backend, precision, kspace, mean_d_correction)
-    source, total = _labelled_source(structures)
-    planner = _BatchPlanner(model, engine, batch_size)
-    chunks: list[_Chunk] = []
-    with _progress_bar(progress, total) as bar:
+    if client is not None:
+        from gpunep.distributed import predict_on_cluster
+
+        return predict_on_cluster(client, model, structures, backend=backend, precision=precision,
+                                  batch_size=batch_size, chunk_size=chunk_size, descriptors=descriptors,
+                                  progress=progress, kspace=kspace, mean_d_correction=mean_d_correction)
+    engine = make_backend(model, backend, precision, kspace, mean_d_correction)
+    source, total = labelled_source(structures)
+    planner = BatchPlanner(model, engine, batch_size)
+    chunks: list[Chunk] = []
+    with progress_bar(progress, total) as bar:
         for labels, atoms_list in planner.batches(source):
-            batch = _pack(atoms_list, labels, model)
-            try:
-                result = _evaluate(engine, batch, descriptors, planner)
-            except _STRUCTURE_FAULTS as exc:
-                raise _culprit(engine, batch, labels, descriptors, exc)
-            chunks.append(_Chunk(batch, result, [reference_of(a, w) for w, a in zip(labels, atoms_list)]))
+            chunks.append(predict_batch(engine, model, labels, atoms_list, descriptors, planner))
             bar.update(len(atoms_list))
     if not chunks:
         raise ValueError("no structures to predict")
-    return _assemble(model, engine, chunks, descriptors)
-
-
-def _backend(model: Model, name: str, precision: str | None, kspace: str,
-             mean_d_correction: bool) -> "Backend":
-    """The backend, with the charge-model options for charge models only (as NEPCalculator)."""
-    options = charge_options(model.model_type, kspace, mean_d_correction)
-    try:
-        return get_backend(model, name, precision, **options)
-    except UnsupportedModelError as exc:
-        if name == "reference":
-            raise
-        # No silent fallback: the reference backend is float64 numpy, orders of magnitude
-        # slower than the kernels, and the user should choose that knowingly.
-        raise UnsupportedModelError(
-            f"{exc}; the 'reference' backend (numpy, float64) is not bound by the kernels' "
-            "limits: pass backend='reference' (gpunep predict/compare: --backend reference)") from exc
-
-
-@dataclass
-class _Chunk:
-    batch: Batch
-    result: BatchResult
-    references: list
-
-
-class _BatchPlanner:
-    """Groups a stream of structures into batches under a memory budget."""
-
-    def __init__(self, model: Model, engine: "Backend", batch_size: int | str):
-        if batch_size == "auto":
-            self.max_structures = None
-            budget = _memory_budget(engine.name)
-            self.max_atoms = int(min(MAX_ATOMS_PER_BATCH,
-                                     max(1, budget // _bytes_per_atom(model, engine.name))))
-        elif isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size > 0:
-            self.max_structures = int(batch_size)
-            self.max_atoms = MAX_ATOMS_PER_BATCH
-        else:
-            raise ValueError(f"batch_size must be 'auto' or a positive integer, not {batch_size!r}")
-
-    def shrink(self, n_atoms_failed: int) -> None:
-        """Halve the batch after one of ``n_atoms_failed`` atoms ran out of memory."""
-        self.max_atoms = max(1, min(self.max_atoms, n_atoms_failed // 2))
-        if self.max_structures is not None:
-            self.max_structures = max(1, self.max_structures // 2)
-
-    def batches(self, source: Iterator[tuple[str, "Atoms"]]) -> Iterator[tuple[list[str], list["Atoms"]]]:
-        labels: list[str] = []
-        atoms_list: list["Atoms"] = []
-        n_atoms = 0
-        for label, atoms in source:
-            full = (n_atoms + len(atoms) > self.max_atoms
-                    or (self.max_structures is not None and len(atoms_list) >= self.max_structures))
-            if atoms_list and full:
-                yield labels, atoms_list
-                labels, atoms_list, n_atoms = [], [], 0
-            labels.append(label)
-            atoms_list.append(atoms)
-            n_atoms += len(atoms)
-        if atoms_list:
-            yield labels, atoms_list
-
-
-def _labelled_source(structures) -> tuple[Iterator[tuple[str, "Atoms"]], int | None]:
-    from ase import Atoms
-
-    if isinstance(structures, (str, os.PathLike)):
-        return iter_labelled(Path(structures)), None
-    if isinstance(structures, Atoms):
-        structures = [structures]
-    total = len(structures) if hasattr(structures, "__len__") else None
-
-    def labelled() -> Iterator[tuple[str, "Atoms"]]:
-        for i, atoms in enumerate(structures):
-            if not isinstance(atoms, Atoms):
-                raise TypeError(f"structure {i} is a {type(atoms).__name__}, not ase.Atoms")
-            yield f"structure {i}", atoms
-
-    return labelled(), total
-
-
-def _pack(atoms_list: list["Atoms"], labels: list[str], model: Model) -> Batch:
-    try:
-        return pack(atoms_list, model)
-    except ValueError:
-        # Name the culprit by the caller's label (file, frame, line) instead of its batch index.
-        for label, atoms in zip(labels, atoms_list):
-            try:
-                pack(atoms, model)
-            except ValueError as exc:
-                raise StructureError(label, str(exc).removeprefix("structure: ")) from None
-        raise
-
-
-#: what evaluating a structure raises when the structure (not the machine) is at fault
-_STRUCTURE_FAULTS = (ValueError, ArithmeticError, NotImplementedError)
-
-
-def _culprit(engine: "Backend", batch: Batch, labels: list[str], descriptors: bool,
-             error: Exception) -> StructureError:
-    """The error of the first structure of ``batch`` that fails alone, named by its label.
-
-    Evaluated alone, a structure's error also numbers atoms within the
-    structure rather than within the batch.
-    """
-    for s, label in enumerate(labels):
-        try:
-            engine.evaluate(batch.structure(s), descriptors=descriptors).check_finite()
-        except _STRUCTURE_FAULTS as exc:
-            return _named(label, exc)
-    return _named(f"{labels[0]} .. {labels[-1]}" if len(labels) > 1 else labels[0], error)
-
-
-def _named(where: str, exc: Exception) -> StructureError:
-    named = StructureError(where, f"{exc}" if isinstance(exc, ValueError) else
-                           f"{type(exc).__name__}: {exc}")
-    named.__cause__ = exc
-    return named
-
-
-def _evaluate(engine: "Backend", batch: Batch, descriptors: bool, planner: _BatchPlanner) -> BatchResult:
-    """Evaluate ``batch``; on out-of-memory split it in halves and retry each half."""
-    try:
-        result = engine.evaluate(batch, descriptors=descriptors)
-    except Exception as exc:
-        if not _is_out_of_memory(exc):
-            raise
-        if batch.n_structures == 1:
-            raise MemoryError(
-                f"the {engine.name} backend ran out of memory on a single structure of "
-                f"{batch.n_atoms} atoms; try another backend or free memory") from exc
-        planner.shrink(batch.n_atoms)
-        half = batch.n_structures // 2
-        parts = [batch.subset(0, half), batch.subset(half, batch.n_structures)]
-        return _concat_results([_evaluate(engine, part, descriptors, planner) for part in parts])
-    result.check_finite()
-    return result
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    # cupy's OutOfMemoryError derives from MemoryError; a failed cudaMalloc
-    # inside a kernel launch surfaces as a CUDA runtime error instead.
-    if isinstance(exc, MemoryError):
-        return True
-    text = f"{type(exc).__name__} {exc}"
-    return "OutOfMemory" in text or "out of memory" in text or "cudaErrorMemoryAllocation" in text
-
-
-#: the BatchResult arrays, all per structure or per atom, joined along their first axis
-_RESULT_ARRAYS = ("energy", "virial", "energies", "forces", "virials", "descriptors", "charges",
-                  "raw_charges", "bec", "dipole", "polarizability")
-
-
-def _concat_results(parts: list[BatchResult]) -> BatchResult:
-    def cat(name: str):
-        values = [getattr(p, name) for p in parts]
-        # the same backend and model made every part, so an output is absent from all or none
-        return None if values[0] is None else np.concatenate(values)
-
-    return BatchResult(**{name: cat(name) for name in _RESULT_ARRAYS},
-                       backend=parts[0].backend, precision=parts[0].precision)
-
-
-def _assemble(model: Model, engine: "Backend", chunks: list[_Chunk], descriptors: bool) -> PredictionResult:
-    counts = np.concatenate([np.diff(c.batch.offsets) for c in chunks])
-    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    refs = [r for c in chunks for r in c.references]
-    result = _concat_results([c.result for c in chunks])
-    return PredictionResult(
-        species=tuple(model.types),
-        types=np.concatenate([c.batch.types for c in chunks]),
-        offsets=offsets,
-        volumes=np.array([cell_volume(cell) for c in chunks for cell in c.batch.cells]),
-        config_types=[r.config_type for r in refs],
-        model_type=model.model_type,
-        energy=result.energy, virial=result.virial, energies=result.energies,
-        forces=result.forces, descriptors=result.descriptors if descriptors else None,
-        reference=ReferenceArrays(
-            energy=np.array([r.energy for r in refs]),
-            forces=np.concatenate([r.forces for r in refs]),
-            virial=np.array([r.virial for r in refs]).reshape(-1, 3, 3),
-            charge=np.array([r.charge for r in refs]),
-            dipole=np.array([r.dipole for r in refs]).reshape(-1, 3),
-            polarizability=np.array([r.polarizability for r in refs]).reshape(-1, 3, 3),
-            bec=np.concatenate([r.bec for r in refs]).reshape(-1, 3, 3)),
-        backend=result.backend or engine.name,
-        precision=result.precision or engine.precision,
-        charges=result.charges, raw_charges=result.raw_charges, bec=result.bec,
-        dipole=result.dipole, polarizability=result.polarizability,
-    )
-
-
-def _memory_budget(backend_name: str) -> int:
-    """Bytes one batch may use: a fraction of free GPU memory or of available RAM."""
-    if backend_name == "cuda":
-        import cupy
-
-        free, _total = cupy.cuda.Device().mem_info
-        return int(GPU_MEMORY_FRACTION * free)
-    return int(HOST_MEMORY_FRACTION * _available_ram())
-
-
-def _available_ram() -> int:
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 2 * 1024**3  # platforms without either: assume a modest 2 GiB
-
-
-def _bytes_per_atom(model: Model, backend_name: str) -> int:
-    """A generous estimate of the working memory per atom of a batch.
-
-    Per neighbor pair: the pair vector and index, the basis values and
-    derivatives, the radial functions; per angular pair also the angular
-    terms of every ``s`` component. The file's max-neighbor numbers bound
-    the pair counts of structures like the training data. The numpy
-    reference keeps more temporaries alive than the kernels.
-    """
-    n_alpha = (model.l_max_3b + 1) ** 2
-    radial = 8 * (8 + 4 * (model.n_basis_radial + 1) + 2 * (model.n_max_radial + 1))
-    angular = 8 * (8 + 4 * (model.n_basis_angular + 1) + 2 * (model.n_max_angular + 1) * (1 + n_alpha))
-    per_atom = 8 * (4 * model.n_descriptor + 2 * n_alpha * (model.n_max_angular + 1) + 64)
-    total = (model.max_neighbors_radial * radial + model.max_neighbors_angular * angular + per_atom)
-    return int(total * (4 if backend_name == "reference" else 1))
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def __enter__(self) -> "_NoBar":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-def _progress_bar(progress: bool | None, total: int | None):
-    wanted = sys.stderr.isatty() if progress is None else progress
-    if not wanted:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        if progress is None:
-            return _NoBar()  # a bar is a nicety when nobody asked for it
-        raise ImportError("progress=True needs tqdm: pip install tqdm") from None
-    return tqdm(total=total, unit="structure", desc="predict", file=sys.stderr)
+    return assemble(model, chunks, descriptors, engine.name, engine.precision)

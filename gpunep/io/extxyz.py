@@ -140,14 +140,20 @@ def iter_labelled(path: str | os.PathLike) -> Iterator[tuple[str, "Atoms"]]:
         yield f"{path}, frame {frame}", atoms
 
 
-def _iter_extxyz(path: Path) -> Iterator[tuple[str, "Atoms"]]:
+def _iter_extxyz(path: Path, offset: int = 0, frame: int = 0, line_number: int = 0,
+                 n_frames: int | None = None) -> Iterator[tuple[str, "Atoms"]]:
+    """The frames of an extxyz file; a read can start at the frame boundary ``offset``
+    (bytes; ``frame`` and ``line_number``, the lines before it, keep the labels right)
+    and stop after ``n_frames`` (see :mod:`gpunep.io.extxyz_index`)."""
     import ase.io
 
     reported_missing_cell = False
+    end = None if n_frames is None else frame + n_frames
     with open(path, "rb") as handle:
+        handle.seek(offset)
         lines = _Lines(handle, path)
-        frame = 0
-        while True:
+        lines.number = line_number
+        while end is None or frame < end:
             header = lines.next()
             if not header:
                 return

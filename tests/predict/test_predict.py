@@ -140,7 +140,7 @@ class OutOfMemoryError(Exception):
 def test_out_of_memory_shrinks_and_retries(model, monkeypatch, error):
     from gpunep.backends import get_backend
 
-    from gpunep import prediction as module
+    from gpunep import batching as module
 
     flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=20, error=error)
     monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
@@ -155,7 +155,7 @@ def test_out_of_memory_shrinks_and_retries(model, monkeypatch, error):
 def test_a_structure_too_big_for_memory_is_a_clear_error(model, monkeypatch):
     from gpunep.backends import get_backend
 
-    from gpunep import prediction as module
+    from gpunep import batching as module
 
     flaky = _FlakyMemoryBackend(get_backend(model, "reference"), limit=1, error=MemoryError)
     monkeypatch.setattr(module, "get_backend", lambda m, name, precision: flaky)
@@ -255,7 +255,7 @@ def test_charge_options_reach_the_backend(charge_model):
 def test_out_of_memory_split_keeps_the_net_charges(charge_model, monkeypatch):
     from gpunep.backends import get_backend
 
-    from gpunep import prediction as module
+    from gpunep import batching as module
 
     flaky = _FlakyMemoryBackend(get_backend(charge_model, "reference"), limit=20, error=MemoryError)
     monkeypatch.setattr(module, "get_backend", lambda m, name, precision, **options: flaky)
