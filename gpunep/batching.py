@@ -39,6 +39,11 @@ GPU_MEMORY_FRACTION = 0.5
 HOST_MEMORY_FRACTION = 0.25
 #: never pack more atoms than this into one batch, whatever the budget says
 MAX_ATOMS_PER_BATCH = 1_000_000
+#: factor over the measured memory per atom when sizing batches: denser structures
+#: need longer neighbor lists than the batch that was measured
+MEASURED_HEADROOM = 2.0
+#: the per-atom outputs a PredictionResult keeps (per-atom virials stay on the device)
+PER_ATOM_KEPT = ("energies",)
 
 
 def make_backend(model: Model, name: str, precision: str | None, kspace: str,
@@ -75,23 +80,41 @@ def predict_batch(engine: "Backend", model: Model, labels: list[str], atoms_list
         result = evaluate_batch(engine, batch, descriptors, planner)
     except _STRUCTURE_FAULTS as exc:
         raise _culprit(engine, batch, labels, descriptors, exc)
+    planner.observe(engine)
     return Chunk(batch, result, [reference_of(a, w) for w, a in zip(labels, atoms_list)])
 
 
 class BatchPlanner:
-    """Groups a stream of structures into batches under a memory budget."""
+    """Groups a stream of structures into batches under a memory budget.
+
+    With ``batch_size='auto'`` batches are sized by the memory per atom a kernel
+    backend reports (:attr:`gpunep.backends.kernel.KernelBackend.bytes_per_atom`):
+    its estimate for the first batch, then after each evaluation what it really
+    held, with :data:`MEASURED_HEADROOM` for denser structures. Other backends
+    get a generous fixed estimate.
+    """
 
     def __init__(self, model: Model, engine: "Backend", batch_size: int | str):
+        self.budget: int | None = None
         if batch_size == "auto":
             self.max_structures = None
-            budget = _memory_budget(engine.name)
+            self.budget = _memory_budget(engine.name)
+            per_atom = getattr(engine, "bytes_per_atom", None) or _bytes_per_atom(model, engine.name)
             self.max_atoms = int(min(MAX_ATOMS_PER_BATCH,
-                                     max(1, budget // _bytes_per_atom(model, engine.name))))
+                                     max(1, self.budget // (MEASURED_HEADROOM * per_atom))))
         elif isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size > 0:
             self.max_structures = int(batch_size)
             self.max_atoms = MAX_ATOMS_PER_BATCH
         else:
             raise ValueError(f"batch_size must be 'auto' or a positive integer, not {batch_size!r}")
+
+    def observe(self, engine: "Backend") -> None:
+        """Size later batches by the memory per atom ``engine`` measured (automatic sizes only)."""
+        measured = getattr(engine, "bytes_per_atom", None)
+        if self.budget is None or not measured:
+            return
+        fitting = int(self.budget // (MEASURED_HEADROOM * measured))
+        self.max_atoms = int(min(MAX_ATOMS_PER_BATCH, max(1, fitting)))
 
     def shrink(self, n_atoms_failed: int) -> None:
         """Halve the batch after one of ``n_atoms_failed`` atoms ran out of memory."""
@@ -164,7 +187,8 @@ def _culprit(engine: "Backend", batch: Batch, labels: list[str], descriptors: bo
     """
     for s, label in enumerate(labels):
         try:
-            engine.evaluate(batch.structure(s), descriptors=descriptors).check_finite()
+            engine.evaluate(batch.structure(s), descriptors=descriptors,
+                            per_atom=PER_ATOM_KEPT).check_finite()
         except _STRUCTURE_FAULTS as exc:
             return _named(label, exc)
     return _named(f"{labels[0]} .. {labels[-1]}" if len(labels) > 1 else labels[0], error)
@@ -180,7 +204,7 @@ def _named(where: str, exc: Exception) -> StructureError:
 def evaluate_batch(engine: "Backend", batch: Batch, descriptors: bool, planner: BatchPlanner) -> BatchResult:
     """Evaluate ``batch``; on out-of-memory split it in halves and retry each half."""
     try:
-        result = engine.evaluate(batch, descriptors=descriptors)
+        result = engine.evaluate(batch, descriptors=descriptors, per_atom=PER_ATOM_KEPT)
     except Exception as exc:
         if not _is_out_of_memory(exc):
             raise
@@ -278,7 +302,8 @@ def _available_ram() -> int:
 
 
 def _bytes_per_atom(model: Model, backend_name: str) -> int:
-    """A generous estimate of the working memory per atom of a batch.
+    """A generous estimate of the working memory per atom of a batch, for backends
+    that do not report theirs (the numpy reference).
 
     Per neighbor pair: the pair vector and index, the basis values and
     derivatives, the radial functions; per angular pair also the angular

@@ -125,7 +125,10 @@ class NEPCalculator(Calculator):
                 f"{' and '.join(sorted(wanted))} need a three-dimensional cell (three non-zero, "
                 f"independent vectors); this cell has {self.atoms.cell.rank} non-zero vectors "
                 f"and volume {abs(self.atoms.cell.volume):.3g} Å³")
-        result = self.backend.evaluate(pack(self.atoms, self.model))
+        # per-atom energies and virials cross to the host only when asked for
+        per_atom = [name for name, prop in (("energies", "energies"), ("virials", "stresses"))
+                    if prop in properties]
+        result = self.backend.evaluate(pack(self.atoms, self.model), per_atom=per_atom)
         result.check_finite()
         if result.dipole is not None:
             self.results["dipole"] = result.dipole[0].copy()
@@ -136,11 +139,13 @@ class NEPCalculator(Calculator):
         energy = float(result.energy[0])
         self.results["energy"] = energy
         self.results["free_energy"] = energy
-        self.results["energies"] = result.energies.copy()
+        if result.energies is not None:
+            self.results["energies"] = result.energies.copy()
         self.results["forces"] = result.forces.copy()
         if volume > 0.0:
             self.results["stress"] = full_3x3_to_voigt_6_stress(-result.virial[0] / volume)
-            self.results["stresses"] = full_3x3_to_voigt_6_stress(-result.virials / volume)
+            if result.virials is not None:
+                self.results["stresses"] = full_3x3_to_voigt_6_stress(-result.virials / volume)
         if result.charges is not None:
             self.results["charges"] = result.charges.copy()
             self.results["bec"] = result.bec.copy()

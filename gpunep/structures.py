@@ -15,7 +15,7 @@ ASE's stress is ``-W / V``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
@@ -122,6 +122,30 @@ class BatchResult:
                 raise FloatingPointError(
                     f"{self.backend} backend produced a non-finite {name} at index {tuple(bad)}"
                 )
+
+
+PER_ATOM = ("energies", "virials")
+"""The per-atom outputs an evaluation may return besides forces (:func:`per_atom_outputs`)."""
+
+
+def per_atom_outputs(per_atom: bool | Iterable[str]) -> frozenset[str]:
+    """The per-atom outputs asked for: True for all of :data:`PER_ATOM`, False for none,
+    or the names given.
+
+    Raises
+    ------
+    ValueError
+        A name not in :data:`PER_ATOM`.
+    """
+    if per_atom is True:
+        return frozenset(PER_ATOM)
+    if per_atom is False:
+        return frozenset()
+    names = frozenset(per_atom)
+    unknown = sorted(names - set(PER_ATOM))
+    if unknown:
+        raise ValueError(f"per-atom outputs are {', '.join(PER_ATOM)}, not {', '.join(unknown)}")
+    return names
 
 
 def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:

@@ -10,6 +10,7 @@ and one line in :func:`gpunep.backends.get_backend`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Iterable
 
 import numpy as np
 
@@ -29,12 +30,15 @@ class Backend(ABC):
     precision: str
 
     @abstractmethod
-    def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
+    def evaluate(self, batch: Batch, descriptors: bool = False,
+                 per_atom: bool | Iterable[str] = True) -> BatchResult:
         """Energies, forces and virials of every structure of ``batch``.
 
         Returns a :class:`BatchResult` with ``energy`` (S,), ``virial``
-        (S, 3, 3), ``energies`` (N,), ``forces`` (N, 3), ``virials``
-        (N, 3, 3) and, if ``descriptors``, the scaled descriptors (N, dim).
+        (S, 3, 3), ``forces`` (N, 3), the per-atom ``energies`` (N,) and
+        ``virials`` (N, 3, 3) asked for by ``per_atom`` (True: both, False:
+        neither, or some of ``('energies', 'virials')``; a backend may give
+        more than asked), and, if ``descriptors``, the scaled descriptors (N, dim).
         """
 
     def compute_descriptors(self, batch: Batch) -> np.ndarray:

@@ -9,7 +9,7 @@ numpy reference to round-off.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from gpunep.backends.base import Backend
 from gpunep.engine.model_arrays import check_supported
@@ -77,6 +77,7 @@ class KernelBackend(Backend):
         self.evaluator = Evaluator(model, Executor(executor, precision), kspace=kspace,
                                    mean_d_correction=mean_d_correction)
         self._lock = threading.Lock()
+        self._last_atoms = 0
 
     @property
     def neighbor_maxima(self) -> NeighborMaxima | None:
@@ -88,8 +89,21 @@ class KernelBackend(Backend):
         """
         return self.evaluator.neighbor_maxima
 
-    def evaluate(self, batch: Batch, descriptors: bool = False, per_atom: bool = True) -> BatchResult:
+    @property
+    def bytes_per_atom(self) -> float:
+        """Device memory per atom, for sizing batches: what the last evaluation held
+        (lists, work buffers and outputs as allocated), or before the first an
+        estimate from the model file's max-neighbor numbers."""
+        atoms = self._last_atoms
+        if not atoms:
+            return float(self.evaluator.estimated_bytes_per_atom())
+        return self.evaluator.batch_bytes() / atoms
+
+    def evaluate(self, batch: Batch, descriptors: bool = False,
+                 per_atom: bool | Iterable[str] = True) -> BatchResult:
         # One evaluation at a time: the evaluator's buffers are shared between calls.
         with self._lock:
-            return self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
+            result = self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
+            self._last_atoms = batch.n_atoms
+            return result
 

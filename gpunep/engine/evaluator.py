@@ -32,7 +32,7 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
@@ -41,11 +41,11 @@ from gpunep.engine.download import Download
 from gpunep.engine.geometry import search_radius
 from gpunep.engine.launch import Group, Launcher, Profile, scalars
 from gpunep.engine.model_arrays import check_supported, model_arrays
-from gpunep.engine.device_batch import DeviceBatch, device_atoms, sum_parts
+from gpunep.engine.device_batch import DeviceAtoms, DeviceBatch, device_atoms, sum_parts
 from gpunep.engine.neighbors import NeighborLists, NeighborSearch, choose_strategy, grown_capacity
-from gpunep.engine.plans import model_plan
+from gpunep.engine.plans import PotentialPlan, model_plan
 from gpunep.executors.kernel_source import real_dtype
-from gpunep.structures import Batch, BatchResult
+from gpunep.structures import Batch, BatchResult, per_atom_outputs
 
 if TYPE_CHECKING:
     from gpunep.executors.executor import Executor
@@ -110,6 +110,7 @@ class Evaluator:
         """Device-to-host transfers of the last evaluation."""
         self._buffers: dict[str, Any] = {}
         self._download: Any = None
+        self._last_atoms: DeviceAtoms | None = None
 
     # ----------------------------------------------------------------- public
     @property
@@ -120,15 +121,17 @@ class Evaluator:
     def precision(self) -> str:
         return self.executor.precision
 
-    def evaluate(self, batch: Batch, descriptors: bool = False, per_atom: bool = True) -> BatchResult:
+    def evaluate(self, batch: Batch, descriptors: bool = False,
+                 per_atom: bool | Iterable[str] = True) -> BatchResult:
         """Energies, forces and virials (or the model type's outputs) of every structure.
 
         Parameters
         ----------
         batch : the structures
         descriptors : also return the scaled descriptors
-        per_atom : also return per-atom energies and virials (they stay on the
-            device otherwise)
+        per_atom : the per-atom outputs to return: True for energies and virials,
+            False for none, or some of ``('energies', 'virials')``; the others
+            stay on the device
 
         Raises
         ------
@@ -142,10 +145,35 @@ class Evaluator:
         if batch.n_atoms == 0:
             return self._result(self.plan.empty_result(batch.n_structures, self, descriptors))
         with self._phase("evaluate (total)"):
-            fields = self._evaluate(batch, descriptors, per_atom)
+            fields = self._evaluate(batch, descriptors, per_atom_outputs(per_atom))
         result = self._result(fields)
         result.check_finite()
         return result
+
+    def estimated_bytes_per_atom(self) -> int:
+        """Device memory per atom an evaluation will hold, before any has run: the
+        lists sized for the model file's max-neighbor numbers (with GPUMD's 25 %
+        headroom), the per-atom buffers of the plan and the outputs."""
+        arch, real = self.architecture, np.dtype(self.module.real_dtype).itemsize
+        radial = grown_capacity(self.model.max_neighbors_radial, 1)
+        angular = grown_capacity(self.model.max_neighbors_angular, 1)
+        lists = 4 * (radial + angular + 2)                     # entries and counts
+        atoms = 8 * 3 * 2 + 4 * 2 + 4 * 12                     # positions (raw, wrapped), types, cells
+        gradients = real * (3 * angular + arch.n_radial)       # pair forces, radial gradient
+        if self.plan.files != PotentialPlan.files:             # charge and tensor plans
+            gradients += real * 3 * (arch.dim + arch.n_sums)   # q, fp (both heads), sums
+        outputs = 8 * (10 + 3 + 1)                             # energies and virials, forces, sums
+        return lists + atoms + gradients + outputs
+
+    def batch_bytes(self) -> int:
+        """Bytes of device memory this evaluator holds for its last batch: the atoms,
+        their neighbor lists and every work and download buffer (not the model)."""
+        arrays = [self._download, *self._buffers.values()]
+        if self._last_atoms is not None:
+            atoms = self._last_atoms
+            arrays += [atoms.types, atoms.system_index, atoms.offsets, atoms.frames, atoms.frame_ints]
+        held = sum(int(a.nbytes) for a in arrays if a is not None)
+        return held + self.search.device_bytes()
 
     # ----------------------------------------------- what the plans build on
     def model_group(self) -> Group:
@@ -199,7 +227,7 @@ class Evaluator:
         offset, size = params_layout(self.architecture)["q_scaler"]
         return slice(offset, offset + size)
 
-    def _evaluate(self, batch: Batch, descriptors: bool, per_atom: bool) -> dict[str, Any]:
+    def _evaluate(self, batch: Batch, descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
         strategy = choose_strategy(self.neighbor_strategy, batch.n_atoms, batch.n_structures)
         with self._phase("upload"):
             dev = self._upload(batch, strategy)
@@ -257,6 +285,7 @@ class Evaluator:
         atoms = self.search.wrap(device_atoms(
             xp, xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64)),
             xp.asarray(types), batch.cells, batch.pbc, batch.offsets, self._rc_search, strategy))
+        self._last_atoms = atoms
         parts, n_parts = sum_parts(xp, np.asarray(batch.offsets))
         return DeviceBatch(atoms, parts, n_parts, self.plan.upload(self, batch, types))
 

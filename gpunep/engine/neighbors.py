@@ -204,6 +204,16 @@ class NeighborSearch:
         self._lists: NeighborLists | None = None
         self._wrapped: Any = None
 
+    def device_bytes(self) -> int:
+        """Bytes of the device arrays the search holds (lists, scratch, wrapped positions)."""
+        arrays = [self._wrapped]
+        if self._lists is not None:
+            lists = self._lists
+            arrays += [lists.nn_radial, lists.nbr_radial, lists.shift_radial, lists.nn_angular,
+                       lists.nbr_angular, lists.shift_angular, lists.diagnostics]
+            arrays += [v for v in lists._scratch.values() if hasattr(v, "nbytes")]
+        return sum(int(a.nbytes) for a in arrays if a is not None)
+
     def wrap(self, atoms: DeviceAtoms) -> DeviceAtoms:
         """``atoms`` with positions moved into the cell along periodic directions
         (nep_wrap_positions): what the lists and every later kernel work on."""

@@ -204,3 +204,64 @@ def test_bad_batches_are_refused_before_any_launch():
     positions[3, 1] = np.nan
     with pytest.raises(ValueError, match="atom 3 has a non-finite position"):
         backend.evaluate(Batch(positions, good.types, good.cells, good.pbc, good.offsets))
+
+
+@pytest.mark.parametrize("model_type", ["potential", "potential_with_charges"])
+def test_per_atom_outputs_only_when_asked(model_type):
+    """Per-atom energies and virials stay on the device unless asked for; what is
+    returned does not depend on what else was asked (bitwise)."""
+    model = random_model(("Te", "Pb"), model_type=model_type,
+                         charge_mode=2 if model_type != "potential" else None, seed=19)
+    batch = pack([rattled_bulk(model.types, 4.6, 2, seed=8), rattled_bulk(model.types, 4.8, 2, seed=9)],
+                 model)
+    backend = KernelBackend(model, "host", "float64")
+    full = backend.evaluate(batch)
+    for per_atom, names in ((False, ()), (("energies",), ("energies",)), (("virials",), ("virials",)),
+                            (True, ("energies", "virials"))):
+        result = backend.evaluate(batch, per_atom=per_atom)
+        for name in ("energies", "virials"):
+            if name in names:
+                assert np.array_equal(getattr(result, name), getattr(full, name)), (per_atom, name)
+            else:
+                assert getattr(result, name) is None, (per_atom, name)
+        for name in ("energy", "virial", "forces"):
+            assert np.array_equal(getattr(result, name), getattr(full, name)), (per_atom, name)
+    with pytest.raises(ValueError, match="energies, virials"):
+        backend.evaluate(batch, per_atom=("stresses",))
+
+
+def test_reported_memory_per_atom_is_what_numpy_allocates():
+    """KernelBackend.bytes_per_atom (what batch_size='auto' sizes batches by) against the
+    memory numpy itself reports allocating during an evaluation (tracemalloc traces numpy's
+    buffers): within 2x, the bar predict's sizing needs (observed: within 3 %)."""
+    import tracemalloc
+
+    model = random_model(("Cu", "Ni"), cutoff=(6.0, 5.0), n_max=(8, 6), basis_size=(12, 8), seed=1)
+    atoms = rattled_bulk(model.types, 3.6, 5, seed=3)
+    backend = KernelBackend(model, "host", "float32")
+    estimate = backend.bytes_per_atom  # before any evaluation: from the model file's numbers
+    batch = pack(atoms, model)
+    tracemalloc.start()
+    try:
+        backend.evaluate(batch, per_atom=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    traced = peak / len(atoms)
+    assert 0.5 <= traced / backend.bytes_per_atom <= 2.0, (traced, backend.bytes_per_atom)
+    assert estimate > 0
+
+
+def test_batches_are_sized_by_the_measured_memory(monkeypatch):
+    from gpunep import batching
+
+    model = random_model(("Te", "Pb"), seed=21)
+    backend = KernelBackend(model, "host", "float32")
+    monkeypatch.setattr(batching, "_memory_budget", lambda name: 10_000_000)
+    planner = batching.BatchPlanner(model, backend, "auto")
+    first = planner.max_atoms
+    assert first == int(10_000_000 // (batching.MEASURED_HEADROOM * backend.bytes_per_atom))
+    backend.evaluate(pack(rattled_bulk(model.types, 5.0, 2, seed=4), model), per_atom=False)
+    planner.observe(backend)
+    assert planner.max_atoms == int(10_000_000 // (batching.MEASURED_HEADROOM * backend.bytes_per_atom))
+    assert planner.max_atoms != first  # measured, not estimated

@@ -125,11 +125,11 @@ class _FlakyMemoryBackend:
         self.inner, self.limit, self.error, self.sizes = inner, limit, error, []
         self.name, self.precision = inner.name, inner.precision
 
-    def evaluate(self, batch, descriptors=False):
+    def evaluate(self, batch, descriptors=False, per_atom=True):
         self.sizes.append(batch.n_structures)
         if batch.n_atoms > self.limit:
             raise self.error(f"out of memory allocating {batch.n_atoms} atoms")
-        return self.inner.evaluate(batch, descriptors=descriptors)
+        return self.inner.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
 
 
 class OutOfMemoryError(Exception):

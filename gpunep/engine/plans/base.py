@@ -54,17 +54,17 @@ class ModelPlan:
         return {}
 
     def outputs(self, ev: "PlanContext", dev: "DeviceBatch", descriptors: bool,
-                per_atom: bool) -> dict[str, int]:
+                per_atom: frozenset[str]) -> dict[str, int]:
         """``{name: float64 values}`` of the plan's parts of the download."""
         raise NotImplementedError
 
     def launch(self, ev: "PlanContext", dev: "DeviceBatch", lists: "NeighborLists",
-               out: "Download", descriptors: bool, per_atom: bool) -> None:
+               out: "Download", descriptors: bool, per_atom: frozenset[str]) -> None:
         """Every kernel of one evaluation, in order, writing into the views of ``out``."""
         raise NotImplementedError
 
     def result(self, ev: "PlanContext", host: dict[str, np.ndarray], dev: "DeviceBatch",
-               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+               descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
         """BatchResult fields from the downloaded ``host`` arrays (by output name)."""
         raise NotImplementedError
 

@@ -27,7 +27,14 @@ import numpy as np
 from gpunep.engine.kspace import KSPACE, check_periodic, ewald_alpha, kvectors
 from gpunep.engine.launch import Group, scalars
 from gpunep.engine.plans.base import ModelPlan, PlanContext, descriptor_output
-from gpunep.engine.plans.potential import SUM_COMPONENTS, empty_energy_fields, energy_fields
+from gpunep.engine.plans.potential import (
+    SUM_COMPONENTS,
+    copy_per_atom,
+    empty_energy_fields,
+    energy_fields,
+    per_atom_buffer,
+    per_atom_sizes,
+)
 
 if TYPE_CHECKING:
     from gpunep.engine.download import Download
@@ -97,23 +104,20 @@ class ChargePlan(ModelPlan):
                 "kz": np.ascontiguousarray(k[:, 2]), "k_weight": weight}
 
     def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
-                per_atom: bool) -> dict[str, int]:
+                per_atom: frozenset[str]) -> dict[str, int]:
         n, s = dev.atoms.n_atoms, dev.atoms.n_structures
         sizes = {"sums": SUM_COMPONENTS * s, "force": 3 * n, "charges": n, "raw_charges": n,
-                 "bec_pairs": 9 * n}
-        if per_atom:
-            sizes["atom_sums"] = SUM_COMPONENTS * n
+                 "bec_pairs": 9 * n, **per_atom_sizes(per_atom, n)}
         if descriptors:
             sizes["descriptors"] = ev.architecture.dim * n
         return sizes
 
     # --------------------------------------------------------------- launches
     def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
-               out: "Download", descriptors: bool, per_atom: bool) -> None:
+               out: "Download", descriptors: bool, per_atom: frozenset[str]) -> None:
         xp, arch, real = ev.xp, ev.architecture, ev.module.real_dtype
         n = dev.atoms.n_atoms
-        atom_sums = (out["atom_sums"] if per_atom
-                     else ev.buffer("atom_sums", SUM_COMPONENTS * n, np.float64))
+        atom_sums = per_atom_buffer(ev, out, n)
         energy, virial, force = atom_sums[:n], atom_sums[n:], out["force"]
         q = ev.buffer("q", arch.dim * n, real)
         dU_ds = ev.buffer("dU_ds", arch.n_sums * n, real)
@@ -157,6 +161,7 @@ class ChargePlan(ModelPlan):
                 dict(energy=energy, force=force, virial=virial),
                 dict(energy=n, force=3 * n, virial=9 * n)))
         ev.reduce(dev, atom_sums, SUM_COMPONENTS, out["sums"])
+        copy_per_atom(ev, atom_sums, out, n)
         if descriptors:
             ev.scaled_descriptors(q, out["descriptors"])
 
@@ -211,7 +216,7 @@ class ChargePlan(ModelPlan):
 
     # ---------------------------------------------------------------- outputs
     def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
-               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+               descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
         fields = energy_fields(ev, host, dev, descriptors, per_atom)
         n = dev.atoms.n_atoms
         charges = host["charges"].copy()

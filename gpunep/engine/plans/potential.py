@@ -49,21 +49,18 @@ class PotentialPlan(ModelPlan):
         return {"n_pre": n_pre, "type_slot": ev.xp.asarray(type_slot)}
 
     def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
-                per_atom: bool) -> dict[str, int]:
+                per_atom: frozenset[str]) -> dict[str, int]:
         n, s = dev.atoms.n_atoms, dev.atoms.n_structures
-        sizes = {"sums": SUM_COMPONENTS * s, "force": 3 * n}
-        if per_atom:
-            sizes["atom_sums"] = SUM_COMPONENTS * n
+        sizes = {"sums": SUM_COMPONENTS * s, "force": 3 * n, **per_atom_sizes(per_atom, n)}
         if descriptors:
             sizes["descriptors"] = ev.architecture.dim * n
         return sizes
 
     def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
-               out: "Download", descriptors: bool, per_atom: bool) -> None:
+               out: "Download", descriptors: bool, per_atom: frozenset[str]) -> None:
         arch, real = ev.architecture, ev.module.real_dtype
         n, n_pre = dev.atoms.n_atoms, dev.extra["n_pre"]
-        atom_sums = (out["atom_sums"] if per_atom
-                     else ev.buffer("atom_sums", SUM_COMPONENTS * n, np.float64))
+        atom_sums = per_atom_buffer(ev, out, n)
         energy, virial = atom_sums[:n], atom_sums[n:]
         gradient = Group(
             dict(type_slot=dev.extra["type_slot"],
@@ -78,21 +75,51 @@ class PotentialPlan(ModelPlan):
             dict(energy=energy, force=out["force"], virial=virial),
             dict(energy=n, force=3 * n, virial=9 * n)))
         ev.reduce(dev, atom_sums, SUM_COMPONENTS, out["sums"])
+        copy_per_atom(ev, atom_sums, out, n)
         if descriptors:
             q = ev.buffer("q", arch.dim * n, real)
             ev.descriptors(dev, lists, q, ev.buffer("angular_sums", arch.n_sums * n, real))
             ev.scaled_descriptors(q, out["descriptors"])
 
     def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
-               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+               descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
         return energy_fields(ev, host, dev, descriptors, per_atom)
 
     def empty_result(self, n_structures: int, ev: PlanContext, descriptors: bool) -> dict[str, Any]:
         return empty_energy_fields(n_structures, ev, descriptors)
 
 
+def per_atom_sizes(per_atom: frozenset[str], n: int) -> dict[str, int]:
+    """The per-atom outputs of a model with an energy in the download: energies and
+    virials together as ``atom_sums`` (the reduction's own buffer), or either alone."""
+    if per_atom == {"energies", "virials"}:
+        return {"atom_sums": SUM_COMPONENTS * n}
+    sizes = {}
+    if "energies" in per_atom:
+        sizes["atom_energies"] = n
+    if "virials" in per_atom:
+        sizes["atom_virials"] = 9 * n
+    return sizes
+
+
+def per_atom_buffer(ev: PlanContext, out: "Download", n: int) -> Any:
+    """(SUM_COMPONENTS, N) per-atom energies and virials: the download's own view when
+    both are returned, else a work buffer (see :func:`copy_per_atom`)."""
+    if "atom_sums" in out:
+        return out["atom_sums"]
+    return ev.buffer("atom_sums", SUM_COMPONENTS * n, np.float64)
+
+
+def copy_per_atom(ev: PlanContext, atom_sums: Any, out: "Download", n: int) -> None:
+    """Copy the per-atom energies or virials asked for alone into the download (on the device)."""
+    if "atom_energies" in out:
+        ev.xp.copyto(out["atom_energies"], atom_sums[:n])
+    if "atom_virials" in out:
+        ev.xp.copyto(out["atom_virials"], atom_sums[n:])
+
+
 def energy_fields(ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
-                  descriptors: bool, per_atom: bool) -> dict[str, Any]:
+                  descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
     """BatchResult fields of a model with an energy, from the outputs ``sums``, ``force``
     and, when asked for, ``atom_sums`` and ``descriptors``."""
     n, s = dev.atoms.n_atoms, dev.atoms.n_structures
@@ -100,10 +127,15 @@ def energy_fields(ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatc
     fields = {"energy": sums[:, 0].copy(), "virial": sums[:, 1:].reshape(s, 3, 3).copy(),
               "forces": np.ascontiguousarray(host["force"].reshape(3, n).T),
               "energies": None, "virials": None, "descriptors": None}
-    if per_atom:
+    if "atom_sums" in host:
         atom_sums = host["atom_sums"].reshape(SUM_COMPONENTS, n)
-        fields["energies"] = atom_sums[0].copy()
-        fields["virials"] = np.ascontiguousarray(atom_sums[1:].T.reshape(n, 3, 3))
+        energies, virials = atom_sums[0], atom_sums[1:]
+    else:
+        energies, virials = host.get("atom_energies"), host.get("atom_virials")
+    if energies is not None:
+        fields["energies"] = energies.copy()
+    if virials is not None:
+        fields["virials"] = np.ascontiguousarray(virials.reshape(9, n).T.reshape(n, 3, 3))
     if descriptors:
         fields["descriptors"] = descriptor_output(ev, host, n)
     return fields

@@ -35,7 +35,7 @@ class _TensorPlan(ModelPlan):
     the gradient back to the angular sums."""
 
     def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
-                per_atom: bool) -> dict[str, int]:
+                per_atom: frozenset[str]) -> dict[str, int]:
         sizes = {"tensor": self.components * dev.atoms.n_structures}
         if descriptors:
             sizes["descriptors"] = ev.architecture.dim * dev.atoms.n_atoms
@@ -80,7 +80,7 @@ class DipolePlan(_TensorPlan):
     components = 3
 
     def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
-               out: "Download", descriptors: bool, per_atom: bool) -> None:
+               out: "Download", descriptors: bool, per_atom: frozenset[str]) -> None:
         arch, n = ev.architecture, dev.atoms.n_atoms
         output = ev.buffer("network_output", n, np.float64)
         q, fp, sums = self._network_gradients(ev, dev, lists, ((0, output),))
@@ -95,7 +95,7 @@ class DipolePlan(_TensorPlan):
         self._descriptors(ev, q, out, descriptors)
 
     def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
-               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+               descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
         fields = self._fields(ev, host, dev, descriptors)
         fields["dipole"] = host["tensor"].reshape(-1, 3).copy()
         return fields
@@ -112,7 +112,7 @@ class PolarizabilityPlan(_TensorPlan):
     components = 10  # the scalar network's sum, then the tensor network's virial
 
     def launch(self, ev: PlanContext, dev: "DeviceBatch", lists: "NeighborLists",
-               out: "Download", descriptors: bool, per_atom: bool) -> None:
+               out: "Download", descriptors: bool, per_atom: frozenset[str]) -> None:
         arch, n = ev.architecture, dev.atoms.n_atoms
         per_atom_sums = ev.buffer("tensor_atoms", self.components * n, np.float64)
         scalar, virial = per_atom_sums[:n], per_atom_sums[n:]
@@ -134,7 +134,7 @@ class PolarizabilityPlan(_TensorPlan):
         self._descriptors(ev, q, out, descriptors)
 
     def result(self, ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
-               descriptors: bool, per_atom: bool) -> dict[str, Any]:
+               descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
         fields = self._fields(ev, host, dev, descriptors)
         sums = host["tensor"].reshape(-1, self.components)
         # the per-structure virial of the tensor network is -sum r (x) f (docs/tensors.md)
