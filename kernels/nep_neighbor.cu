@@ -343,15 +343,18 @@ extern "C" __global__ void nep_neighbor_fill_bins(
 // p = next .. end - 1 of the bin-ordered arrays, each at lattice shift
 // base - (its wraps) relative to the raw positions, so at the estimated
 // vector (its position in the cell) + offset, offset = base . cell - r_i.
-// `key` is the head candidate's (j, packed shift), whose numeric order is the
-// key order (nep_pack_shift keeps each component's order); -1 once done.
+// The head candidate's key (j, packed shift), whose numeric order is the key
+// order (nep_pack_shift keeps each component's order), is kept apart in an
+// array of the 27 keys (NEP_DONE once a stream is exhausted), so that finding
+// the smallest is a branch-free pass the CPU vectorises.
 struct NepStream {
   int next;
   int end;
   int base[3];
   double offset[3];
-  long long key;
 };
+
+#define NEP_DONE 0x7fffffffffffffffLL
 
 __device__ __forceinline__ void nep_candidate_shift(const NepStream& st, const int* __restrict__ bin_codes, int p,
                                                     int* k)
@@ -362,7 +365,7 @@ __device__ __forceinline__ void nep_candidate_shift(const NepStream& st, const i
 // Move a stream to its next candidate whose squared distance estimate is
 // below the search bound (or to its end), and key it.
 __device__ __forceinline__ void nep_advance(
-  NepStream& st, const NepSearch& s, const int* __restrict__ bin_atoms,
+  NepStream& st, long long& key, const NepSearch& s, const int* __restrict__ bin_atoms,
   const double* __restrict__ bin_positions, const int* __restrict__ bin_codes)
 {
   for (; st.next < st.end; ++st.next) {
@@ -371,18 +374,18 @@ __device__ __forceinline__ void nep_advance(
     if (x * x + y * y + z * z < s.bound) {
       int k[3];
       nep_candidate_shift(st, bin_codes, st.next, k);
-      st.key = ((long long)bin_atoms[st.next] << (3 * NEP_SHIFT_BITS)) | nep_pack_shift(k[0], k[1], k[2]);
+      key = ((long long)bin_atoms[st.next] << (3 * NEP_SHIFT_BITS)) | nep_pack_shift(k[0], k[1], k[2]);
       return;
     }
   }
-  st.key = -1;
+  key = NEP_DONE;
 }
 
 // The 27 streams of atom i's stencil (bin, lattice shift) in a fixed order.
 __device__ __forceinline__ void nep_open_streams(
   const NepSearch& s, const int* __restrict__ me, const int* __restrict__ bin_starts,
   const int* __restrict__ bin_atoms, const double* __restrict__ bin_positions,
-  const int* __restrict__ bin_codes, NepStream* streams)
+  const int* __restrict__ bin_codes, NepStream* streams, long long* keys)
 {
   const int* per = s.frame_int + NEP_FRAME_PERIODIC;
   const int* nb = s.frame_int + NEP_FRAME_BINS;
@@ -407,7 +410,7 @@ __device__ __forceinline__ void nep_open_streams(
         const int k = s.frame_int[NEP_FRAME_FIRST_BIN] + (bin[0] * nb[1] + bin[1]) * nb[2] + bin[2];
         st.next = bin_starts[k];
         st.end = bin_starts[k + 1];
-        nep_advance(st, s, bin_atoms, bin_positions, bin_codes);
+        nep_advance(st, keys[n], s, bin_atoms, bin_positions, bin_codes);
       }
     }
   }
@@ -415,28 +418,23 @@ __device__ __forceinline__ void nep_open_streams(
 
 // The stencil search of one atom: a merge of the 27 streams, smallest key first.
 __device__ __forceinline__ void nep_merge_streams(
-  NepSearch& s, NepStream* streams, const double* __restrict__ positions,
+  NepSearch& s, NepStream* streams, long long* keys, const double* __restrict__ positions,
   const int* __restrict__ bin_atoms, const double* __restrict__ bin_positions,
   const int* __restrict__ bin_codes)
 {
   for (;;) {
-    int best = -1;
-    long long best_key = 0;
-    for (int n = 0; n < NEP_STREAMS; ++n) {
-      const long long key = streams[n].key;
-      if (key >= 0 && (best < 0 || key < best_key)) {
-        best = n;
-        best_key = key;
-      }
-    }
-    if (best < 0) return;
+    long long smallest = NEP_DONE;
+    for (int n = 0; n < NEP_STREAMS; ++n) smallest = keys[n] < smallest ? keys[n] : smallest;
+    if (smallest == NEP_DONE) return;
+    int best = 0;
+    while (keys[best] != smallest) ++best;
     NepStream& st = streams[best];
     int k[3];
-    nep_unpack_shift((int)(best_key & ((1LL << (3 * NEP_SHIFT_BITS)) - 1)), k);
-    const int j = (int)(best_key >> (3 * NEP_SHIFT_BITS));
+    nep_unpack_shift((int)(smallest & ((1LL << (3 * NEP_SHIFT_BITS)) - 1)), k);
+    const int j = (int)(smallest >> (3 * NEP_SHIFT_BITS));
     nep_consider(s, j, positions + 3 * j, bin_codes[4 * st.next], k);
     ++st.next;
-    nep_advance(st, s, bin_atoms, bin_positions, bin_codes);
+    nep_advance(st, keys[best], s, bin_atoms, bin_positions, bin_codes);
   }
 }
 
@@ -479,9 +477,10 @@ extern "C" __global__ void nep_neighbor_cell(
     nep_scan_structure(s, offsets[structure], offsets[structure + 1], positions, types);
   } else {
     NepStream streams[NEP_STREAMS];
+    long long keys[NEP_STREAMS];
     nep_open_streams(s, atom_cells + NEP_ATOM_CELL * i, bin_starts, bin_atoms, bin_positions, bin_codes,
-                     streams);
-    nep_merge_streams(s, streams, positions, bin_atoms, bin_positions, bin_codes);
+                     streams, keys);
+    nep_merge_streams(s, streams, keys, positions, bin_atoms, bin_positions, bin_codes);
   }
   nep_finish(s, nn_radial, nn_angular, diagnostics);
 }

@@ -87,12 +87,13 @@ def load_module(precision: str = "float32", files: Iterable[str] | None = None,
     return _module_for(load_source(files), precision, define_options(defines))
 
 
-def compile_source(source: str, precision: str = "float64", name: str = "<source>") -> KernelModule:
+def compile_source(source: str, precision: str = "float64", name: str = "<source>",
+                   defines: Mapping[str, int] | None = None) -> KernelModule:
     """Compile CUDA source text (not from ``kernels/``) for the host, with the same flags.
 
     For tests and one-off kernels; ``kernels/`` stays on the include path.
     """
-    return _module_for(source_from_text(source, name), precision, ())
+    return _module_for(source_from_text(source, name), precision, define_options(defines))
 
 
 def cache_dir() -> Path:
