@@ -581,14 +581,7 @@ def _cuda(state: _State) -> types.ModuleType:
     compiler.CompileException = CompileException
     driver = _StandinModule("cupy.cuda.driver")
     driver.CUDADriverError = CUDADriverError
-    nvrtc = _StandinModule("cupy.cuda.nvrtc")
-
-    def nvrtc_version() -> tuple[int, int]:
-        if state.failing("nvrtc"):
-            raise _missing_nvrtc()
-        return (13, 0)
-
-    nvrtc.getVersion = nvrtc_version
+    nvrtc = _StandinModule("cupy.cuda.nvrtc")  # gpunep compiles through RawModule only
     memory = _StandinModule("cupy.cuda.memory")
     memory.OutOfMemoryError = OutOfMemoryError
     cuda.__dict__.update(
