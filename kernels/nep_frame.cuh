@@ -80,8 +80,8 @@ __device__ __forceinline__ NepCenter nep_center(
   const double* __restrict__ frames, const int* __restrict__ frame_ints)
 {
   const int s = system_index[i];
-  const int* ints = frame_ints + NEP_FRAME_INTS * s;
-  return NepCenter{positions + 3 * i, frames + NEP_FRAME_DOUBLES * s, ints + NEP_FRAME_PERIODIC,
+  const int* ints = frame_ints + (long long)NEP_FRAME_INTS * s;
+  return NepCenter{positions + 3LL * i, frames + (long long)NEP_FRAME_DOUBLES * s, ints + NEP_FRAME_PERIODIC,
                    ints[NEP_FRAME_MIC] != 0};
 }
 
@@ -91,7 +91,7 @@ __device__ __forceinline__ void nep_pair_vector(
   const NepCenter& c, const double* __restrict__ positions, int j, const int* __restrict__ shift,
   long long e, double* d)
 {
-  const double* rj = positions + 3 * j;
+  const double* rj = positions + 3LL * j;
   int k[3];
   if (c.mic) {
     nep_nearest_shift(c.frame, c.periodic, rj[0] - c.r[0], rj[1] - c.r[1], rj[2] - c.r[2], k);

@@ -106,14 +106,14 @@ __device__ __forceinline__ NepSearch nep_search(
 {
   const int s = system_index[i];
   const int ti = types[i];
-  const int* ints = frame_ints + NEP_FRAME_INTS * s;
+  const int* ints = frame_ints + (long long)NEP_FRAME_INTS * s;
   const bool store_shift = ints[NEP_FRAME_MIC] == 0;
   double rc2 = 0.0;
   for (int t = 0; t < n_types; ++t) {
     const double rc = fmax(rc_radial[ti * n_types + t], rc_angular[ti * n_types + t]);
     rc2 = fmax(rc2, rc * rc);
   }
-  return NepSearch{i, positions + 3 * i, frames + NEP_FRAME_DOUBLES * s, ints,
+  return NepSearch{i, positions + 3LL * i, frames + (long long)NEP_FRAME_DOUBLES * s, ints,
                    rc_radial + ti * n_types, rc_angular + ti * n_types, rc2 * (1.0 + 1e-6),
                    nep_list_writer(i, N, capacity_radial, nbr_radial, shift_radial, store_shift),
                    nep_list_writer(i, N, capacity_angular, nbr_angular, shift_angular, store_shift), 0};
@@ -159,7 +159,7 @@ __device__ __forceinline__ void nep_scan_nearest(
     for (int c = 0; c < m; ++c) {
       if (!near[c]) continue;
       const int j = j0 + c;
-      const double* rj = positions + 3 * j;
+      const double* rj = positions + 3LL * j;
       int k[3];
       nep_nearest_shift(s.frame, per, rj[0] - ri[0], rj[1] - ri[1], rj[2] - ri[2], k);
       nep_consider(s, j, rj, types[j], k);
@@ -177,7 +177,7 @@ __device__ __forceinline__ void nep_scan_images(
   const double* reach = s.frame + NEP_FRAME_REACH;
   const int* per = s.frame_int + NEP_FRAME_PERIODIC;
   for (int j = first; j < last; ++j) {
-    const double* rj = positions + 3 * j;
+    const double* rj = positions + 3LL * j;
     const double d[3] = {rj[0] - s.ri[0], rj[1] - s.ri[1], rj[2] - s.ri[2]};
     // image k reaches the cutoff only if |f_e + k_e| < reach_e along each periodic direction
     int lo[3], hi[3];
@@ -259,12 +259,12 @@ extern "C" __global__ void nep_neighbor_bin(
   const int i = nep_thread_index();
   if (i >= N) return;
   const int s = system_index[i];
-  const double* r = positions + 3 * i;
-  const double* frame = frames + NEP_FRAME_DOUBLES * s;
+  const double* r = positions + 3LL * i;
+  const double* frame = frames + (long long)NEP_FRAME_DOUBLES * s;
   const double* g = frame + NEP_FRAME_INVERSE;
-  const int* ints = frame_ints + NEP_FRAME_INTS * s;
+  const int* ints = frame_ints + (long long)NEP_FRAME_INTS * s;
   const int* nb = ints + NEP_FRAME_BINS;
-  int* out = atom_cells + NEP_ATOM_CELL * i;
+  int* out = atom_cells + (long long)NEP_ATOM_CELL * i;
   for (int d = 0; d < 3; ++d) {
     const double f = r[0] * g[d] + r[1] * g[3 + d] + r[2] * g[6 + d];
     if (ints[NEP_FRAME_PERIODIC + d]) {
@@ -296,9 +296,9 @@ extern "C" __global__ void nep_neighbor_fill_bins(
   const int p = nep_thread_index();
   if (p >= N) return;
   const int i = bin_atoms[p];
-  for (int c = 0; c < 3; ++c) bin_positions[3 * p + c] = positions[3 * i + c];
-  bin_codes[4 * p] = types[i];
-  for (int c = 0; c < 3; ++c) bin_codes[4 * p + 1 + c] = atom_cells[NEP_ATOM_CELL * i + 3 + c];
+  for (int c = 0; c < 3; ++c) bin_positions[3LL * p + c] = positions[3LL * i + c];
+  bin_codes[4LL * p] = types[i];
+  for (int c = 0; c < 3; ++c) bin_codes[4LL * p + 1 + c] = atom_cells[(long long)NEP_ATOM_CELL * i + 3 + c];
 }
 
 // The candidates of one stencil bin, in ascending atom index: the atoms
@@ -322,7 +322,7 @@ __device__ __forceinline__ bool nep_key_less(int j, const int* k, int j2, const 
 __device__ __forceinline__ void nep_candidate_shift(const NepStream& st, const int* __restrict__ bin_codes, int p,
                                                     int* k)
 {
-  for (int c = 0; c < 3; ++c) k[c] = st.base[c] - bin_codes[4 * p + 1 + c];
+  for (int c = 0; c < 3; ++c) k[c] = st.base[c] - bin_codes[4LL * p + 1 + c];
 }
 
 // Move a stream to its next candidate whose squared distance estimate is
@@ -335,7 +335,7 @@ __device__ __forceinline__ void nep_advance(
     int k[3];
     nep_candidate_shift(st, bin_codes, st.next, k);
     double d[3];
-    nep_image_vector(s.ri, bin_positions + 3 * st.next, s.frame + NEP_FRAME_CELL, k, d);
+    nep_image_vector(s.ri, bin_positions + 3LL * st.next, s.frame + NEP_FRAME_CELL, k, d);
     if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] < s.bound) return;
   }
 }
@@ -391,7 +391,7 @@ __device__ __forceinline__ void nep_merge_streams(
     }
     if (best < 0) return;
     NepStream& st = streams[best];
-    nep_consider(s, best_j, bin_positions + 3 * st.next, bin_codes[4 * st.next], best_k);
+    nep_consider(s, best_j, bin_positions + 3LL * st.next, bin_codes[4LL * st.next], best_k);
     ++st.next;
     nep_advance(st, s, bin_positions, bin_codes);
   }
@@ -436,7 +436,7 @@ extern "C" __global__ void nep_neighbor_cell(
     nep_scan_structure(s, offsets[structure], offsets[structure + 1], positions, types);
   } else {
     NepStream streams[NEP_STREAMS];
-    nep_open_streams(s, atom_cells + NEP_ATOM_CELL * i, bin_starts, bin_positions, bin_codes, streams);
+    nep_open_streams(s, atom_cells + (long long)NEP_ATOM_CELL * i, bin_starts, bin_positions, bin_codes, streams);
     nep_merge_streams(s, streams, bin_atoms, bin_positions, bin_codes);
   }
   nep_finish(s, nn_radial, nn_angular, diagnostics);
