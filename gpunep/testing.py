@@ -271,9 +271,6 @@ class ndarray:  # noqa: N801 - CuPy's name
         self._check_device()
         return self._wrap(self._data.reshape(*shape, order=order))
 
-    def ravel(self) -> "ndarray":
-        return self.reshape(-1)
-
     def astype(self, dtype: Any, order: str = "K", copy: bool = True) -> "ndarray":
         self._check_device()
         if not copy and np.dtype(dtype) == self.dtype:
@@ -429,13 +426,9 @@ def _functions(state: _State) -> dict[str, Any]:
         state.log.record("synchronize", "cupy.flatnonzero (the count sizes the output)")
         return _device_array(state, np.flatnonzero(_operand(state, a)))
 
-    def get_array_module(*args: Any) -> types.ModuleType:
-        return sys.modules["cupy"] if any(isinstance(a, ndarray) for a in args) else np
-
     functions = dict(asarray=asarray, array=asarray, zeros=zeros, empty=empty, arange=arange,
                      argsort=argsort, searchsorted=searchsorted, copyto=copyto, asnumpy=asnumpy,
-                     bincount=bincount, nonzero=nonzero, flatnonzero=flatnonzero,
-                     get_array_module=get_array_module)
+                     bincount=bincount, nonzero=nonzero, flatnonzero=flatnonzero)
     for name, op in (("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply),
                      ("divide", np.true_divide), ("true_divide", np.true_divide),
                      ("negative", np.negative)):
