@@ -47,8 +47,10 @@ def make_backend(model: Model, name: str, precision: str | None, kspace: str,
     charge models only (as NEPCalculator); a model the kernels cannot evaluate is pointed to the
     reference backend."""
     options = charge_options(model.model_type, kspace, mean_d_correction)
+    if device is not None:
+        options["device"] = device
     try:
-        return get_backend(model, name, precision, device, **options)
+        return get_backend(model, name, precision, **options)
     except UnsupportedModelError as exc:
         if name == "reference":
             raise
