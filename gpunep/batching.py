@@ -47,10 +47,13 @@ PER_ATOM_KEPT = ("energies",)
 
 
 def make_backend(model: Model, name: str, precision: str | None, kspace: str,
-                 mean_d_correction: bool) -> "Backend":
-    """The backend ``name`` for ``model``, with the charge-model options for charge models only
-    (as NEPCalculator); a model the kernels cannot evaluate is pointed to the reference backend."""
+                 mean_d_correction: bool, device: int | None = None) -> "Backend":
+    """The backend ``name`` for ``model`` (on GPU ``device``), with the charge-model options for
+    charge models only (as NEPCalculator); a model the kernels cannot evaluate is pointed to the
+    reference backend."""
     options = charge_options(model.model_type, kspace, mean_d_correction)
+    if device is not None:
+        options["device"] = device
     try:
         return get_backend(model, name, precision, **options)
     except UnsupportedModelError as exc:
@@ -98,7 +101,7 @@ class BatchPlanner:
         self.budget: int | None = None
         if batch_size == "auto":
             self.max_structures = None
-            self.budget = _memory_budget(engine.name)
+            self.budget = _memory_budget(engine)
             per_atom = getattr(engine, "bytes_per_atom", None) or _bytes_per_atom(model, engine.name)
             self.max_atoms = int(min(MAX_ATOMS_PER_BATCH,
                                      max(1, self.budget // (MEASURED_HEADROOM * per_atom))))
@@ -277,12 +280,18 @@ def assemble(model: Model, chunks: list[Chunk], descriptors: bool, backend: str,
     )
 
 
-def _memory_budget(backend_name: str) -> int:
-    """Bytes one batch may use: a fraction of free GPU memory or of available RAM."""
-    if backend_name == "cuda":
+def _memory_budget(engine: "Backend") -> int:
+    """Bytes one batch may use: a fraction of free GPU memory or of available RAM.
+
+    On a GPU, free memory counts the blocks CuPy's pool holds for reuse (the
+    buffers of evaluators that are gone): the driver reports them as used.
+    """
+    if engine.name == "cuda":
         import cupy
 
-        free, _total = cupy.cuda.Device().mem_info
+        with cupy.cuda.Device(engine.device):
+            free, _total = cupy.cuda.Device().mem_info
+            free += cupy.get_default_memory_pool().free_bytes()
         return int(GPU_MEMORY_FRACTION * free)
     return int(HOST_MEMORY_FRACTION * _available_ram())
 

@@ -52,8 +52,9 @@ class NEPCalculator(Calculator):
     Parameters
     ----------
     model : a :class:`~gpunep.model.Model` or the path of a nep.txt
-    backend : which evaluator runs: ``'auto'`` (default: ``'cuda'`` when CuPy
-        sees a GPU, else ``'host'``), ``'cuda'`` (the kernels on an NVIDIA GPU),
+    backend : which evaluator runs: ``'auto'`` (default: ``'cuda'`` when the GPU
+        is proven to compile and run kernels, else ``'host'``, with a warning
+        saying why when CuPy is installed but unusable), ``'cuda'`` (the kernels on an NVIDIA GPU),
         ``'host'`` (the same kernels compiled for the CPU) or ``'reference'``
         (plain numpy, float64; the cross-check). The backend that ran is
         ``calc.backend.name``.
@@ -65,6 +66,8 @@ class NEPCalculator(Calculator):
     mean_d_correction : charge models: the exact chain rule through the
         charge neutralisation (default; GPUMD since 2026-04). False
         reproduces older GPUMD outputs and NEP_CPU
+    device : the GPU ordinal for ``'cuda'`` (or ``'auto'`` when it picks cuda);
+        None: CuPy's current device
     **kwargs : passed to :class:`ase.calculators.calculator.Calculator`
 
     Notes
@@ -89,12 +92,12 @@ class NEPCalculator(Calculator):
 
     def __init__(self, model: Model | str | os.PathLike, backend: str = "auto",
                  precision: str | None = None, kspace: str = "truncated",
-                 mean_d_correction: bool = True, **kwargs: Any):
+                 mean_d_correction: bool = True, device: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.model = model if isinstance(model, Model) else read_model(model)
         self.implemented_properties = list(_PROPERTIES[self.model.model_type])
         options = charge_options(self.model.model_type, kspace, mean_d_correction)
-        self.backend = get_backend(self.model, backend, precision, **options)
+        self.backend = get_backend(self.model, backend, precision, device, **options)
         # ASE keeps one atoms/results pair per calculator: a get_* call must check,
         # compute and read it without another thread's call in between.
         self._lock = threading.RLock()

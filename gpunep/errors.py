@@ -28,6 +28,10 @@ class BackendUnavailableError(RuntimeError):
     """A requested backend (CuPy/GPU, host compiler) is not available."""
 
 
+class BackendFallbackWarning(UserWarning):
+    """``backend='auto'`` runs on the CPU although CuPy is installed; the message says why the GPU cannot be used."""
+
+
 class KernelCompileError(RuntimeError):
     """A kernel failed to compile; the message holds the compiler log."""
 

@@ -34,6 +34,7 @@ def predict(
     mean_d_correction: bool = True,
     client: "Client | None" = None,
     chunk_size: int | str = "auto",
+    device: int | None = None,
 ) -> PredictionResult:
     """Evaluate ``model`` on every structure of a data set, in batches.
 
@@ -64,6 +65,8 @@ def predict(
         reproduces older GPUMD outputs (docs/charges.md#chain-rule-through-the-charges)
     client : a Dask ``distributed.Client`` to spread the work over (:mod:`gpunep.distributed`)
     chunk_size : with ``client``: structures per chunk a worker takes, or ``'auto'``
+    device : the GPU ordinal for the cuda backend (default: CuPy's current
+        device); with ``client`` each worker uses its own GPU and device must be None
 
     Returns
     -------
@@ -90,10 +93,13 @@ def predict(
     if client is not None:
         from gpunep.distributed import predict_on_cluster
 
+        if device is not None:
+            raise ValueError("device= chooses this process's GPU; with client= every worker uses "
+                             "its own (dask-cuda gives each worker one GPU)")
         return predict_on_cluster(client, model, structures, backend=backend, precision=precision,
                                   batch_size=batch_size, chunk_size=chunk_size, descriptors=descriptors,
                                   progress=progress, kspace=kspace, mean_d_correction=mean_d_correction)
-    engine = make_backend(model, backend, precision, kspace, mean_d_correction)
+    engine = make_backend(model, backend, precision, kspace, mean_d_correction, device)
     source, total = labelled_source(structures)
     planner = BatchPlanner(model, engine, batch_size)
     chunks: list[Chunk] = []

@@ -60,7 +60,7 @@ extern "C" __global__ void nep_ewald_structure_factor(
   double sr = 0.0, si = 0.0;
   for (int j = offsets[s]; j < offsets[s + 1]; ++j) {
     real c, sn;
-    nep_phase(k0 * positions[3 * j] + k1 * positions[3 * j + 1] + k2 * positions[3 * j + 2], c, sn);
+    nep_phase(k0 * positions[3LL * j] + k1 * positions[3LL * j + 1] + k2 * positions[3LL * j + 2], c, sn);
     sr += charge[j] * (double)c;
     si -= charge[j] * (double)sn;
   }
@@ -89,7 +89,7 @@ extern "C" __global__ void nep_ewald_reciprocal(
   const int i = nep_thread_index();
   if (i >= N) return;
   const int s = system_index[i];
-  const double x = positions[3 * i], y = positions[3 * i + 1], z = positions[3 * i + 2];
+  const double x = positions[3LL * i], y = positions[3LL * i + 1], z = positions[3LL * i + 2];
   const double inv_4a2 = 1.0 / (4.0 * alpha * alpha);
   double sum = 0.0;                                  // sum_k G Re(S e^{ik.r_i})
   double f[3] = {0.0, 0.0, 0.0};                     // sum_k G Im(S e^{ik.r_i}) k

@@ -104,8 +104,8 @@ __device__ __forceinline__ NepCenter nep_center(
   const double* __restrict__ frames, const int* __restrict__ frame_ints)
 {
   const int s = system_index[i];
-  const int* ints = frame_ints + NEP_FRAME_INTS * s;
-  return NepCenter{positions + 3 * i, frames + NEP_FRAME_DOUBLES * s + NEP_FRAME_CELL,
+  const int* ints = frame_ints + (long long)NEP_FRAME_INTS * s;
+  return NepCenter{positions + 3LL * i, frames + (long long)NEP_FRAME_DOUBLES * s + NEP_FRAME_CELL,
                    ints[NEP_FRAME_MIC] != 0};
 }
 
@@ -115,7 +115,7 @@ __device__ __forceinline__ void nep_pair_vector(
   const NepCenter& c, const double* __restrict__ positions, int entry, const int* __restrict__ shift,
   long long e, double* d)
 {
-  const double* rj = positions + 3 * nep_neighbor_index(entry);
+  const double* rj = positions + 3LL * nep_neighbor_index(entry);
   if (c.mic && (entry >> NEP_NBR_BITS) == NEP_ZERO_IMAGE) {
     for (int a = 0; a < 3; ++a) d[a] = (rj[a] - c.r[a]) + 0.0;  // nep_image_vector at k = 0
     return;

@@ -113,14 +113,14 @@ __device__ __forceinline__ NepSearch nep_search(
 {
   const int s = system_index[i];
   const int ti = types[i];
-  const int* ints = frame_ints + NEP_FRAME_INTS * s;
+  const int* ints = frame_ints + (long long)NEP_FRAME_INTS * s;
   const bool store_shift = ints[NEP_FRAME_MIC] == 0;
   double rc2 = 0.0;
   for (int t = 0; t < n_types; ++t) {
     const double rc = fmax(rc_radial[ti * n_types + t], rc_angular[ti * n_types + t]);
     rc2 = fmax(rc2, rc * rc);
   }
-  return NepSearch{i, positions + 3 * i, frames + NEP_FRAME_DOUBLES * s, ints,
+  return NepSearch{i, positions + 3LL * i, frames + (long long)NEP_FRAME_DOUBLES * s, ints,
                    rc_radial + ti * n_types, rc_angular + ti * n_types, rc2 * (1.0 + 1e-6),
                    nep_list_writer(i, N, capacity_radial, nbr_radial, shift_radial, store_shift),
                    nep_list_writer(i, N, capacity_angular, nbr_angular, shift_angular, store_shift), 0};
@@ -166,7 +166,7 @@ __device__ __forceinline__ void nep_scan_nearest(
     for (int c = 0; c < m; ++c) {
       if (!near[c]) continue;
       const int j = j0 + c;
-      const double* rj = positions + 3 * j;
+      const double* rj = positions + 3LL * j;
       int k[3];
       nep_nearest_shift(s.frame, per, rj[0] - ri[0], rj[1] - ri[1], rj[2] - ri[2], k);
       nep_consider(s, j, rj, types[j], k);
@@ -184,7 +184,7 @@ __device__ __forceinline__ void nep_scan_images(
   const double* reach = s.frame + NEP_FRAME_REACH;
   const int* per = s.frame_int + NEP_FRAME_PERIODIC;
   for (int j = first; j < last; ++j) {
-    const double* rj = positions + 3 * j;
+    const double* rj = positions + 3LL * j;
     const double d[3] = {rj[0] - s.ri[0], rj[1] - s.ri[1], rj[2] - s.ri[2]};
     // image k reaches the cutoff only if |f_e + k_e| < reach_e along each periodic direction
     int lo[3], hi[3];
@@ -259,13 +259,13 @@ extern "C" __global__ void nep_wrap_positions(
   const int i = nep_thread_index();
   if (i >= N) return;
   const int s = system_index[i];
-  const double* r = positions + 3 * i;
-  const double* g = frames + NEP_FRAME_DOUBLES * s + NEP_FRAME_INVERSE;
-  const double* cell = frames + NEP_FRAME_DOUBLES * s + NEP_FRAME_CELL;
-  const int* per = frame_ints + NEP_FRAME_INTS * s + NEP_FRAME_PERIODIC;
+  const double* r = positions + 3LL * i;
+  const double* g = frames + (long long)NEP_FRAME_DOUBLES * s + NEP_FRAME_INVERSE;
+  const double* cell = frames + (long long)NEP_FRAME_DOUBLES * s + NEP_FRAME_CELL;
+  const int* per = frame_ints + (long long)NEP_FRAME_INTS * s + NEP_FRAME_PERIODIC;
   double w[3];
   for (int d = 0; d < 3; ++d) w[d] = per[d] ? floor(r[0] * g[d] + r[1] * g[3 + d] + r[2] * g[6 + d]) : 0.0;
-  for (int c = 0; c < 3; ++c) wrapped[3 * i + c] = r[c] - (w[0] * cell[c] + w[1] * cell[3 + c] + w[2] * cell[6 + c]);
+  for (int c = 0; c < 3; ++c) wrapped[3LL * i + c] = r[c] - (w[0] * cell[c] + w[1] * cell[3 + c] + w[2] * cell[6 + c]);
 }
 
 // floor(a / b) for b > 0
@@ -289,12 +289,12 @@ extern "C" __global__ void nep_neighbor_bin(
   const int i = nep_thread_index();
   if (i >= N) return;
   const int s = system_index[i];
-  const double* r = positions + 3 * i;
-  const double* frame = frames + NEP_FRAME_DOUBLES * s;
+  const double* r = positions + 3LL * i;
+  const double* frame = frames + (long long)NEP_FRAME_DOUBLES * s;
   const double* g = frame + NEP_FRAME_INVERSE;
-  const int* ints = frame_ints + NEP_FRAME_INTS * s;
+  const int* ints = frame_ints + (long long)NEP_FRAME_INTS * s;
   const int* nb = ints + NEP_FRAME_BINS;
-  int* out = atom_cells + NEP_ATOM_CELL * i;
+  int* out = atom_cells + (long long)NEP_ATOM_CELL * i;
   for (int d = 0; d < 3; ++d) {
     const double f = r[0] * g[d] + r[1] * g[3 + d] + r[2] * g[6 + d];
     if (ints[NEP_FRAME_PERIODIC + d]) {
@@ -329,14 +329,14 @@ extern "C" __global__ void nep_neighbor_fill_bins(
   const int p = nep_thread_index();
   if (p >= N) return;
   const int i = bin_atoms[p];
-  const int* wraps = atom_cells + NEP_ATOM_CELL * i + 3;
-  const double* cell = frames + NEP_FRAME_DOUBLES * system_index[i] + NEP_FRAME_CELL;
+  const int* wraps = atom_cells + (long long)NEP_ATOM_CELL * i + 3;
+  const double* cell = frames + (long long)NEP_FRAME_DOUBLES * system_index[i] + NEP_FRAME_CELL;
   for (int c = 0; c < 3; ++c) {
-    bin_positions[3 * p + c] = positions[3 * i + c] - ((double)wraps[0] * cell[c] + (double)wraps[1] * cell[3 + c] +
-                                                       (double)wraps[2] * cell[6 + c]);
+    bin_positions[3LL * p + c] = positions[3LL * i + c] - ((double)wraps[0] * cell[c] + (double)wraps[1] * cell[3 + c] +
+                                                           (double)wraps[2] * cell[6 + c]);
   }
-  bin_codes[4 * p] = types[i];
-  for (int c = 0; c < 3; ++c) bin_codes[4 * p + 1 + c] = wraps[c];
+  bin_codes[4LL * p] = types[i];
+  for (int c = 0; c < 3; ++c) bin_codes[4LL * p + 1 + c] = wraps[c];
 }
 
 // The candidates of one stencil bin, in ascending atom index: the atoms
@@ -359,7 +359,7 @@ struct NepStream {
 __device__ __forceinline__ void nep_candidate_shift(const NepStream& st, const int* __restrict__ bin_codes, int p,
                                                     int* k)
 {
-  for (int c = 0; c < 3; ++c) k[c] = st.base[c] - bin_codes[4 * p + 1 + c];
+  for (int c = 0; c < 3; ++c) k[c] = st.base[c] - bin_codes[4LL * p + 1 + c];
 }
 
 // Move a stream to its next candidate whose squared distance estimate is
@@ -369,7 +369,7 @@ __device__ __forceinline__ void nep_advance(
   const double* __restrict__ bin_positions, const int* __restrict__ bin_codes)
 {
   for (; st.next < st.end; ++st.next) {
-    const double* w = bin_positions + 3 * st.next;
+    const double* w = bin_positions + 3LL * st.next;
     const double x = w[0] + st.offset[0], y = w[1] + st.offset[1], z = w[2] + st.offset[2];
     if (x * x + y * y + z * z < s.bound) {
       int k[3];
@@ -432,7 +432,7 @@ __device__ __forceinline__ void nep_merge_streams(
     int k[3];
     nep_unpack_shift((int)(smallest & ((1LL << (3 * NEP_SHIFT_BITS)) - 1)), k);
     const int j = (int)(smallest >> (3 * NEP_SHIFT_BITS));
-    nep_consider(s, j, positions + 3 * j, bin_codes[4 * st.next], k);
+    nep_consider(s, j, positions + 3LL * j, bin_codes[4LL * st.next], k);
     ++st.next;
     nep_advance(st, keys[best], s, bin_atoms, bin_positions, bin_codes);
   }
@@ -478,8 +478,8 @@ extern "C" __global__ void nep_neighbor_cell(
   } else {
     NepStream streams[NEP_STREAMS];
     long long keys[NEP_STREAMS];
-    nep_open_streams(s, atom_cells + NEP_ATOM_CELL * i, bin_starts, bin_atoms, bin_positions, bin_codes,
-                     streams, keys);
+    nep_open_streams(s, atom_cells + (long long)NEP_ATOM_CELL * i, bin_starts, bin_atoms, bin_positions,
+                     bin_codes, streams, keys);
     nep_merge_streams(s, streams, keys, positions, bin_atoms, bin_positions, bin_codes);
   }
   nep_finish(s, nn_radial, nn_angular, diagnostics);

@@ -2,15 +2,19 @@
 
 ``reference`` is the plain numpy float64 implementation; ``host`` runs the
 CUDA kernels compiled for the CPU, ``cuda`` runs them with CuPy, and
-``auto`` picks cuda when CuPy sees a device, else host.
+``auto`` picks cuda when the GPU is proven to build and run kernels
+(:func:`gpunep.executors.cuda.probe`), else host: silently when CuPy is not
+installed, with one :class:`~gpunep.errors.BackendFallbackWarning` saying
+why when it is installed but unusable.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, Callable
 
 from gpunep.backends.base import Backend
-from gpunep.errors import BackendUnavailableError
+from gpunep.errors import BackendFallbackWarning, BackendUnavailableError
 
 if TYPE_CHECKING:
     from gpunep.model import Model
@@ -19,26 +23,37 @@ if TYPE_CHECKING:
 Factory = Callable[..., Backend]
 
 
-def _reference(model: "Model", precision: str | None, **options: Any) -> Backend:
+def _reference(model: "Model", precision: str | None, device: int | None,
+               **options: Any) -> Backend:
     from gpunep.backends.reference import ReferenceBackend
 
+    if device is not None:
+        raise ValueError(f"device={device!r} chooses a GPU; the reference backend runs on the CPU")
     return ReferenceBackend(model, precision, **options)
 
 
 def _kernels(executor: str) -> Factory:
-    def factory(model: "Model", precision: str | None, **options: Any) -> Backend:
+    def factory(model: "Model", precision: str | None, device: int | None,
+                **options: Any) -> Backend:
         from gpunep.backends.kernel import KernelBackend
 
-        return KernelBackend(model, executor, precision, **options)
+        return KernelBackend(model, executor, precision, device=device, **options)
 
     return factory
 
 
-def _auto(model: "Model", precision: str | None, **options: Any) -> Backend:
+def _auto(model: "Model", precision: str | None, device: int | None, **options: Any) -> Backend:
     from gpunep.executors import cuda
     from gpunep.backends.kernel import KernelBackend
 
-    return KernelBackend(model, "cuda" if cuda.is_available() else "host", precision, **options)
+    probe = cuda.probe(device)
+    if probe.error is None:
+        return KernelBackend(model, "cuda", precision, device=probe.device, **options)
+    if (probe.cupy_installed or device is not None) and not probe.warned:
+        probe.warned = True
+        warnings.warn(f"backend='auto' evaluates on the CPU (host backend): {probe.error}",
+                      BackendFallbackWarning, stacklevel=4)
+    return KernelBackend(model, "host", precision, **options)
 
 
 # name -> factory(model, precision, **options); a new backend is one entry.
@@ -51,7 +66,7 @@ _FACTORIES: dict[str, Factory] = {
 
 
 def get_backend(model: "Model", name: str = "reference", precision: str | None = None,
-                **options: Any) -> Backend:
+                device: int | None = None, **options: Any) -> Backend:
     """The backend ``name`` bound to ``model``.
 
     Parameters
@@ -60,18 +75,28 @@ def get_backend(model: "Model", name: str = "reference", precision: str | None =
     name : ``'reference'`` (numpy, float64), ``'host'``, ``'cuda'`` or ``'auto'``
         (the kernels; default precision float32)
     precision : ``None`` for the backend's default, else ``'float64'`` or ``'float32'``
+    device : the GPU ordinal for ``'cuda'`` (and ``'auto'`` when it picks cuda);
+        None: CuPy's current device. The CPU backends take None only
     **options : charge models: ``kspace`` ('truncated' or 'converged') and
         ``mean_d_correction`` (bool); see :func:`gpunep.reference.evaluate`
 
     Raises
     ------
     BackendUnavailableError
-        A known backend that this installation cannot run.
+        A known backend that this installation cannot run (for cuda: what is
+        missing and how to install it).
     ValueError
-        An unknown backend name, or a precision the backend does not offer.
+        An unknown backend name, a precision the backend does not offer, or a
+        device for a CPU backend.
+
+    Warns
+    -----
+    BackendFallbackWarning
+        ``'auto'`` falls back to host although CuPy is installed (or a device
+        was asked for): once per process and device, saying why.
     """
     if name in _FACTORIES:
-        return _FACTORIES[name](model, precision, **options)
+        return _FACTORIES[name](model, precision, device, **options)
     raise ValueError(
         f"unknown backend {name!r}; choose from {', '.join(sorted(_FACTORIES))}"
     )

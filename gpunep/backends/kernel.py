@@ -34,6 +34,9 @@ class KernelBackend(Backend):
         dipole or polarizability model
     executor : 'host' (CPU, OpenMP) or 'cuda' (CuPy, NVIDIA GPU)
     precision : 'float32' (default, like GPUMD) or 'float64'
+    device : cuda: the GPU ordinal (default: CuPy's current device, fixed when the
+        backend is made); every array of this backend lives there and every
+        launch runs there. host: must be None
     kspace, mean_d_correction : charge models' Ewald sum ('truncated' or
         'converged') and chain rule, as in :func:`gpunep.reference.evaluate`;
         other models ignore them
@@ -43,9 +46,11 @@ class KernelBackend(Backend):
     UnsupportedModelError
         Temperature models (before anything compiles).
     BackendUnavailableError
-        No C++ compiler (host) or no CuPy/GPU (cuda).
+        No C++ compiler (host); for cuda, what keeps the GPU from building and
+        running kernels (no CuPy, a driver too old, no such device, no NVRTC),
+        and how to install it.
     ValueError
-        An unknown precision or kspace.
+        An unknown precision or kspace, or a device for the host executor.
 
     Notes
     -----
@@ -59,7 +64,8 @@ class KernelBackend(Backend):
     """
 
     def __init__(self, model: "Model", executor: str, precision: str | None = None, *,
-                 kspace: str = "truncated", mean_d_correction: bool = True):
+                 device: int | None = None, kspace: str = "truncated",
+                 mean_d_correction: bool = True):
         precision = DEFAULT_PRECISION if precision is None else precision
         if precision not in PRECISIONS:
             raise ValueError(
@@ -69,15 +75,38 @@ class KernelBackend(Backend):
         if kspace not in KSPACE:
             raise ValueError(f"kspace must be one of {', '.join(KSPACE)}, not {kspace!r}")
         check_supported(model)
+        if executor == "cuda":
+            from gpunep.executors import cuda
+
+            _, device = cuda.require(device)
+        self.executor = Executor(executor, precision, device)
         self.name = executor
         self.precision = precision
         self.model = model
         self.kspace = kspace
         self.mean_d_correction = bool(mean_d_correction)
-        self.evaluator = Evaluator(model, Executor(executor, precision), kspace=kspace,
-                                   mean_d_correction=mean_d_correction)
+        with self.executor.on_device():
+            self.evaluator = Evaluator(model, self.executor, kspace=kspace,
+                                       mean_d_correction=mean_d_correction)
         self._lock = threading.Lock()
         self._last_atoms = 0
+
+    @property
+    def device(self) -> int | None:
+        """The GPU ordinal the cuda backend runs on (None for host)."""
+        return self.executor.device
+
+    @property
+    def transfers(self) -> int:
+        """Device-to-host copies of the last evaluation: 1 (its results), plus 1 for the
+        neighbor counts of a backend's first evaluation, plus 1 per overflow rerun."""
+        return self.evaluator.transfers
+
+    @property
+    def synchronizations(self) -> int:
+        """Other waits for the device during the last evaluation: 0 unless
+        ``GPUNEP_PROFILE=1`` times each launch."""
+        return self.evaluator.synchronizations
 
     @property
     def neighbor_maxima(self) -> NeighborMaxima | None:
@@ -102,7 +131,7 @@ class KernelBackend(Backend):
     def evaluate(self, batch: Batch, descriptors: bool = False,
                  per_atom: bool | Iterable[str] = True) -> BatchResult:
         # One evaluation at a time: the evaluator's buffers are shared between calls.
-        with self._lock:
+        with self._lock, self.executor.on_device():
             result = self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
             self._last_atoms = batch.n_atoms
             return result

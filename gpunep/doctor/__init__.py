@@ -188,8 +188,8 @@ def _cupy_lines() -> list[str]:
     try:
         import cupy
     except ImportError:
-        return ["CuPy: not installed (pip install 'gpunep[cuda12]' or 'gpunep[cuda13]')",
-                "GPU: unknown without CuPy"]
+        return ["CuPy: not installed (pip install 'gpunep[cuda13]' or 'gpunep[cuda12]')",
+                "GPU: unknown without CuPy", "cuda backend: unavailable (no CuPy)"]
     lines = [f"CuPy: {cupy.__version__}"]
     try:
         count = cupy.cuda.runtime.getDeviceCount()
@@ -202,13 +202,17 @@ def _cupy_lines() -> list[str]:
             lines.append("GPU: none")
     except Exception as exc:
         lines.append(f"GPU: none usable ({exc})")
-    try:
-        from cupy.cuda import nvrtc
+    return lines + [_cuda_backend_line()]
 
-        nvrtc.getVersion()
-    except Exception as exc:
-        lines.append(f"NVRTC through CuPy: not loadable ({exc})")
-    return lines
+
+def _cuda_backend_line() -> str:
+    """The cuda executor's own probe: what ``backend='auto'`` decides, in its words."""
+    from gpunep.executors import cuda
+
+    probe = cuda.probe()
+    if probe.error is None:
+        return f"cuda backend: usable on GPU {probe.device} (NVRTC compiled, loaded and ran a test kernel)"
+    return f"cuda backend: UNAVAILABLE, backend='auto' runs on the CPU: {probe.error}"
 
 
 def _host_compiler_line() -> str:

@@ -121,6 +121,11 @@ class Evaluator:
     def precision(self) -> str:
         return self.executor.precision
 
+    @property
+    def synchronizations(self) -> int:
+        """Waits for the device in the last evaluation other than its transfers (profiling's)."""
+        return self.launch.synchronizations + self._list_launch.synchronizations
+
     def evaluate(self, batch: Batch, descriptors: bool = False,
                  per_atom: bool | Iterable[str] = True) -> BatchResult:
         """Energies, forces and virials (or the model type's outputs) of every structure.
@@ -141,7 +146,7 @@ class Evaluator:
         FloatingPointError
             If any output is NaN or infinite.
         """
-        self.transfers = 0
+        self.transfers = self.launch.synchronizations = self._list_launch.synchronizations = 0
         if batch.n_atoms == 0:
             return self._result(self.plan.empty_result(batch.n_structures, self, descriptors))
         with self._phase("evaluate (total)"):

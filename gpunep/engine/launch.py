@@ -70,6 +70,8 @@ class Launcher:
     def __init__(self, module: "KernelModule", profile: Profile | None = None):
         self.module = module
         self.profile = profile
+        self.synchronizations = 0
+        """Waits for the device so far (:meth:`synchronize` on a GPU)."""
 
     def __call__(self, kernel: str, threads: int, args: Group) -> None:
         """Launch ``kernel`` over ``threads`` items (at least one)."""
@@ -96,3 +98,4 @@ class Launcher:
         """Wait for the device (a no-op on the host executor)."""
         if self.module.xp is not np:
             self.module.xp.cuda.get_current_stream().synchronize()
+            self.synchronizations += 1
