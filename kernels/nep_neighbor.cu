@@ -153,7 +153,7 @@ __device__ __forceinline__ void nep_scan_nearest(
     const int m = min(last - j0, NEP_SCAN_CHUNK);
     bool near[NEP_SCAN_CHUNK];
     for (int c = 0; c < m; ++c) {
-      const double* rj = positions + 3 * (j0 + c);
+      const double* rj = positions + 3LL * (j0 + c);
       const double dx = rj[0] - ri[0], dy = rj[1] - ri[1], dz = rj[2] - ri[2];
       const double ka = on[0] * rint(-(dx * g[0] + dy * g[3] + dz * g[6]));
       const double kb = on[1] * rint(-(dx * g[1] + dy * g[4] + dz * g[7]));

@@ -32,6 +32,7 @@ import os
 import platform
 import shlex
 import shutil
+import struct
 import subprocess
 import tempfile
 import threading
@@ -271,8 +272,11 @@ def _build(source: KernelSource, precision: str, defines: tuple[str, ...]) -> Ke
     folder = cache_dir() / "host"
     library = folder / f"{stem}-{precision}-{h.hexdigest()[:24]}.so"
     compile_seconds = 0.0
-    if not library.exists():
+    # a cached library cut short (a copy or a disk that failed outside gpunep) is
+    # built again; dlopen of a truncated file can crash the process instead of failing
+    if not _intact(library):
         tic = time.perf_counter()
+        library.unlink(missing_ok=True)
         _compile(compiler, flags, shim, source.include_dir, code, library)
         compile_seconds = time.perf_counter() - tic
     try:
@@ -307,6 +311,23 @@ def _compile(compiler: list[str], flags: list[str], shim: Path, include_dir: Pat
             )
         # Rename is atomic: a concurrent process sees no library or a whole one.
         os.replace(partial, library)
+
+
+def _intact(library: Path) -> bool:
+    """Whether ``library`` exists and is as long as its ELF header says (the section
+    header table is its last part)."""
+    try:
+        with open(library, "rb") as handle:
+            header = handle.read(64)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return False
+    if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:  # 64-bit ELF only
+        return False
+    order = "<" if header[5] == 1 else ">"
+    (section_offset,) = struct.unpack_from(order + "Q", header, 0x28)
+    entry_size, count = struct.unpack_from(order + "HH", header, 0x3A)
+    return size >= section_offset + entry_size * count
 
 
 def _version(compiler: list[str]) -> str:

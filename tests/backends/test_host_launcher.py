@@ -284,3 +284,29 @@ def test_build_is_cached_per_user_and_reused(tmp_path):
     env["GPUNEP_NO_NATIVE"] = "1"  # other flags: another cache entry
     third = run()
     assert third != first and third.exists()
+
+
+def test_a_damaged_cached_library_is_built_again(tmp_path):
+    """A cached library cut short (a full disk, an interrupted copy) is rebuilt by the
+    next process that needs it, not a failure (each process in its own interpreter: a
+    library a process has loaded stays mapped)."""
+    script = textwrap.dedent("""
+        import numpy as np
+        from gpunep.executors import host
+        module = host.compile_source(
+            'extern "C" __global__ void nep_probe_rebuild(double* x) { x[threadIdx.x] = 2.0; }',
+            "float64", "rebuild probe")
+        x = np.zeros(4)
+        module.get_function("nep_probe_rebuild")((1,), (4,), (x,), sizes={"x": 4})
+        print(x.tolist(), module.compile_seconds > 0)
+    """)
+    env = dict(os.environ, GPUNEP_CACHE_DIR=str(tmp_path))
+    run = lambda: subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                                 text=True, check=True).stdout.split()
+    assert run()[-1] == "True"  # compiled
+    (library,) = (tmp_path / "host").glob("source-*.so")
+    damaged = library.with_suffix(".part")
+    damaged.write_bytes(library.read_bytes()[:1000])
+    os.replace(damaged, library)
+    out = run()
+    assert " ".join(out[:-1]) == "[2.0, 2.0, 2.0, 2.0]" and out[-1] == "True"  # rebuilt, right
