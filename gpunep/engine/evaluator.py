@@ -52,6 +52,9 @@ if TYPE_CHECKING:
     from gpunep.model import Model
 
 PROFILE_ENV = "GPUNEP_PROFILE"
+MAX_LIKELY_NEIGHBORS = 4096
+"""Neighbors per atom beyond any real structure: caps a model file's max-neighbor
+numbers where they only guide a memory estimate."""
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,9 @@ class Evaluator:
         lists sized for the model file's max-neighbor numbers (with GPUMD's 25 %
         headroom), the per-atom buffers of the plan and the outputs."""
         arch, real = self.architecture, np.dtype(self.module.real_dtype).itemsize
-        radial = grown_capacity(self.model.max_neighbors_radial, 1)
-        angular = grown_capacity(self.model.max_neighbors_angular, 1)
+        # a header's numbers are a hint only (the lists are sized by counting)
+        radial = grown_capacity(min(self.model.max_neighbors_radial, MAX_LIKELY_NEIGHBORS), 1)
+        angular = grown_capacity(min(self.model.max_neighbors_angular, MAX_LIKELY_NEIGHBORS), 1)
         lists = 4 * (radial + angular + 2)                     # entries and counts
         atoms = 8 * 3 * 2 + 4 * 2 + 4 * 12                     # positions (raw, wrapped), types, cells
         gradients = real * (3 * angular + arch.n_radial)       # pair forces, radial gradient

@@ -265,3 +265,18 @@ def test_batches_are_sized_by_the_measured_memory(monkeypatch):
     planner.observe(backend)
     assert planner.max_atoms == int(10_000_000 // (batching.MEASURED_HEADROOM * backend.bytes_per_atom))
     assert planner.max_atoms != first  # measured, not estimated
+
+
+def test_absurd_max_neighbor_numbers_allocate_nothing():
+    """A header asking for 10^9 neighbors: the lists are sized by counting, so the
+    evaluation is exact and the memory is what the structure needs."""
+    model = random_model(("Te", "Pb"), max_neighbors=(10**9, 10**9), seed=23)
+    batch = pack(rattled_bulk(model.types, 5.0, 2, seed=10), model)
+    backend = KernelBackend(model, "host", "float64")
+    # the estimate for batch sizing is capped too (at MAX_LIKELY_NEIGHBORS: ~164 kB here, not ~36 GB)
+    assert backend.bytes_per_atom < 1e6
+    result = backend.evaluate(batch)
+    expected = reference.evaluate(model, batch)
+    assert rel(result.forces, expected.forces) <= RTOL_FLOAT64
+    assert backend.neighbor_maxima.capacity_radial < 200
+    assert backend.bytes_per_atom < 5_000
