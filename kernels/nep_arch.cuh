@@ -77,9 +77,9 @@ constexpr long long NEP_P_SIZE =
   NEP_P_ANN_POLAR + (NEP_HAS_POLAR_NETWORK ? (long long)NEP_N_TYPES * NEP_ANN_BLOCK : 0);
 
 // Descriptor-length loops (the network) are unrolled, keeping the descriptor
-// and its gradient in registers, up to this length; longer ones stay loops
-// over a local array (a GPU's 255 registers hold no more).
-constexpr int NEP_DIM_UNROLL = NEP_DIM <= 48 ? NEP_DIM : 1;
+// and its gradient in registers, up to 48 single-precision values (24 double);
+// longer ones stay loops over a local array (a GPU's 255 registers hold no more).
+constexpr int NEP_DIM_UNROLL = NEP_DIM * (int)sizeof(real) <= 48 * 4 ? NEP_DIM : 1;
 constexpr int NEP_SUM_CHUNK_SIZE = NEP_SUM_CHUNK < NEP_N_ANGULAR ? NEP_SUM_CHUNK : NEP_N_ANGULAR;
 
 static_assert(NEP_N_TYPES >= 1 && NEP_N_RADIAL >= 1 && NEP_N_ANGULAR >= 1, "empty architecture");

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 LIST_FILES = ("nep_neighbor.cu", "nep_reduce.cu")
 REGISTER_SUMS = 48
-"""Angular sums one GPU thread accumulates in registers per pass over its
-neighbors (a radial order holds (l_max + 1)^2 - 1 of them); the host takes
-every order in one pass (its L1 cache holds them)."""
+"""Single-precision angular sums one GPU thread accumulates in registers per
+pass over its neighbors (a radial order holds (l_max + 1)^2 - 1 of them); the
+host takes every order in one pass (its L1 cache holds them)."""
 RADIAL_BY_TYPE_VALUES = 1024
 """Most radial basis sums (types x basis functions) the host keeps per atom."""
 
@@ -52,7 +52,8 @@ def sum_chunk(executor: "Executor", arch: "Architecture") -> int:
     """Radial orders of angular sums per pass over the neighbors (NEP_SUM_CHUNK)."""
     if executor.name == "host":
         return arch.n_angular
-    return max(1, min(arch.n_angular, REGISTER_SUMS // arch.n_abc))
+    words = 2 if executor.precision == "float64" else 1  # a double takes two registers
+    return max(1, min(arch.n_angular, REGISTER_SUMS // (words * arch.n_abc)))
 
 
 def radial_by_type(executor: "Executor", arch: "Architecture") -> bool:
