@@ -29,12 +29,15 @@ class Backend(ABC):
     precision: str
 
     @abstractmethod
-    def evaluate(self, batch: Batch, descriptors: bool = False) -> BatchResult:
+    def evaluate(self, batch: Batch, descriptors: bool = False, per_atom: bool = True) -> BatchResult:
         """Energies, forces and virials of every structure of ``batch``.
 
         Returns a :class:`BatchResult` with ``energy`` (S,), ``virial``
         (S, 3, 3), ``energies`` (N,), ``forces`` (N, 3), ``virials``
         (N, 3, 3) and, if ``descriptors``, the scaled descriptors (N, dim).
+        With ``per_atom=False`` a backend may leave ``energies`` and
+        ``virials`` None (the kernel backends then keep them on the device
+        and download less); callers that pass it must not read them.
         """
 
     def compute_descriptors(self, batch: Batch) -> np.ndarray:
