@@ -141,7 +141,7 @@ def batch_of(model: Model, positions: np.ndarray, numbers: np.ndarray, cell: np.
         raise ValueError(f"positions must have shape (n_atoms, 3), not {positions.shape}")
     n_atoms = positions.shape[0]
     _check_dtype(numbers, "numbers", "an integer type", integer=True)
-    _check_shape(numbers, "numbers", (n_atoms,), "(n_atoms,), as positions")
+    _check_shape(numbers, "numbers", (n_atoms,), f"(n_atoms,) = ({n_atoms},), as positions")
     _check_dtype(cell, "cell", "float32 or float64", _FLOATS)
     cells = cell.reshape(1, 3, 3) if cell.shape == (3, 3) else cell
     if cells.ndim != 3 or cells.shape[1:] != (3, 3):
@@ -180,7 +180,9 @@ def _volumes(batch: Batch, stresses: list[str]) -> np.ndarray | None:
     flat = np.flatnonzero(volumes == 0.0)
     if flat.size:
         s = int(flat[0])
-        raise ValueError(f"system {s}: {' and '.join(stresses)} need a three-dimensional cell (three "
+        verb = "needs" if len(stresses) == 1 else "need"
+        where = f"system {s}" if len(volumes) > 1 else "system"
+        raise ValueError(f"{where}: {' and '.join(stresses)} {verb} a three-dimensional cell (three "
                          f"non-zero, independent vectors); its cell is {batch.cells[s].tolist()}")
     return volumes
 
@@ -204,7 +206,7 @@ def _system_counts(system_index: np.ndarray | None, n_atoms: int, n_systems: int
             raise ValueError(f"{n_systems} cells but no system_index: give each atom's system")
         return np.array([n_atoms], dtype=np.int64)
     _check_dtype(system_index, "system_index", "an integer type", integer=True)
-    _check_shape(system_index, "system_index", (n_atoms,), "(n_atoms,), as positions")
+    _check_shape(system_index, "system_index", (n_atoms,), f"(n_atoms,) = ({n_atoms},), as positions")
     if n_atoms == 0:
         return np.zeros(n_systems, dtype=np.int64)
     steps = np.diff(system_index)
