@@ -66,6 +66,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     # the whole output set appears together, or (a full disk, say) none of it does
     with staged_directory(output) as staging:
         written = write_prediction(result, staging, descriptors=args.descriptors)
+        written.append(_write_nep_in(model, staging))
         print(f"{result.n_structures} structures, {result.n_atoms} atoms; "
               f"{model.model_type} model; backend {result.backend} ({result.precision})")
         print(result.rmse(title=f"{args.model} vs the reference values of {args.data}").format())
@@ -89,10 +90,22 @@ def _predict_streamed(args: argparse.Namespace, model, client) -> int:
         client, model, args.data, args.output, descriptors=args.descriptors, backend=args.backend,
         precision=args.precision, batch_size=_batch_size(args.batch_size),
         chunk_size=_chunk_size(args.chunk_size), progress=None, **_charge_options(args))
+    written.append(_write_nep_in(model, args.output))
     print(f"{n_structures} structures, {n_atoms} atoms; {model.model_type} model "
           "(streamed: no RMSE table or parity plots, they need every value in memory)")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _write_nep_in(model, directory) -> "Path":
+    """nep.in of the model that predicted (its architecture, ``prediction 1``): with train.xyz and
+    the *_train.out files the folder reads like a nep run (``calorine.nep.read_structures``)."""
+    from pathlib import Path
+
+    from gpunep.model import write_nepfile
+
+    write_nepfile({**model.training_parameters, "prediction": 1}, directory)
+    return Path(directory) / "nep.in"
 
 
 def _cmd_active(args: argparse.Namespace) -> int:
@@ -286,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=_cmd_doctor)
 
     predict = sub.add_parser(
-        "predict", help="evaluate a model on a data set; GPUMD's *_train.out files, RMSEs, parity plots")
+        "predict", help="evaluate a model on a data set; GPUMD's *_train.out files (with train.xyz and "
+                        "nep.in, as a nep run), RMSEs, parity plots")
     predict.add_argument("model", help="nep.txt")
     predict.add_argument("data", help="structures (extxyz with GPUMD's conventions, or any format ASE reads)")
     predict.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the outputs")
