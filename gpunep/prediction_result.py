@@ -192,8 +192,9 @@ class PredictionResult:
 
         Each structure has a ``SinglePointCalculator`` with the predictions in
         ASE's conventions (``energy``, ``forces``, ``energies``, ``stress``
-        where the cell has a volume; ``charges`` and ``bec`` for charge models;
-        ``dipole`` or ``polarizability`` for TNEP models), its ``config_type``,
+        where the cell has a volume; ``charges`` and ``born_effective_charges``
+        for charge models; ``dipole`` for dipole models; ASE has no
+        polarizability property, so only the parity keys hold it), its ``config_type``,
         and calorine's parity keys (``calorine.nep.read_structures``), so
         ``calorine.nep.get_parity_data(result.to_atoms(), 'force')`` works:
         ``info['energy_predicted']`` and ``info['energy_target']`` (eV/atom),
@@ -237,11 +238,10 @@ class PredictionResult:
             if self.volumes[s] > 0:
                 results["stress"] = stress[s].copy()
         if self.charges is not None:
-            results.update(charges=self.charges[atoms_slice].copy(), bec=self.bec[atoms_slice].copy())
+            results.update(charges=self.charges[atoms_slice].copy(),
+                           born_effective_charges=self.bec[atoms_slice].copy())
         if self.dipole is not None:
             results["dipole"] = self.dipole[s].copy()
-        if self.polarizability is not None:
-            results["polarizability"] = self.polarizability[s].copy()
         return results
 
 
