@@ -415,7 +415,7 @@ def _add_active(sub: "argparse._SubParsersAction") -> None:
 
 def _add_ipi(sub: "argparse._SubParsersAction") -> None:
     ipi = sub.add_parser("ipi", help="serve a model's energies, forces and virials to an i-PI server "
-                                     "until it ends the run (docs/ipi.md)")
+                                     "until it ends the run (docs/md-drivers.md#i-pi)")
     ipi.add_argument("model", help="nep.txt")
     ipi.add_argument("--structure", required=True, metavar="FILE",
                      help="the structure i-PI starts from (any file ASE reads; its species in i-PI's "

@@ -10,7 +10,7 @@ add a dependency and a second model-loading path for nothing in return.
 
 i-PI sends cells and positions but not species or periodicity: those come
 from the structure the run starts from (the file i-PI reads, in the same
-atom order), with its ``pbc``. The recipe is in docs/ipi.md.
+atom order), with its ``pbc``. The recipe: docs/md-drivers.md#the-recipe.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Serving i-PI: a real i-PI server drives NVE through the socket; ASE's server reads a slab's stress.
+"""Serving i-PI: a real i-PI server runs the documented recipe; ASE's server reads a slab's stress.
 
 Oracles: NEPCalculator called directly on the positions the client
 received (the numbers the socket must deliver, in i-PI's units and back),
@@ -30,27 +30,17 @@ from gpunep.ipi import serve
 MODEL = random_model(("Si", "C"), cutoff=(5.0, 4.0), n_neuron=6, seed=41, weight_scale=0.2)
 STEPS = 4
 
-INPUT_XML = """<simulation verbosity='low' safe_stride='1000'>
-  <output prefix='sim'>
-    <properties stride='1' filename='out'> [ step, potential{{ase}} ] </properties>
-    <trajectory filename='pos' stride='1' format='ase' cell_units='ase'> positions{{ase}} </trajectory>
-    <trajectory filename='for' stride='1' format='ase' cell_units='ase'> forces{{ase}} </trajectory>
-  </output>
-  <total_steps>{steps}</total_steps>
-  <prng><seed>31415</seed></prng>
-  <ffsocket name='nep' mode='unix'><address>{address}</address></ffsocket>
-  <system>
-    <initialize nbeads='1'>
-      <file mode='ase'> init.extxyz </file>
-      <velocities mode='thermal' units='kelvin'> 600 </velocities>
-    </initialize>
-    <forces><force forcefield='nep'> </force></forces>
-    <motion mode='dynamics'>
-      <dynamics mode='nve'><timestep units='femtosecond'> 1.0 </timestep></dynamics>
-    </motion>
-  </system>
-</simulation>
-"""
+RECIPE = Path(__file__).resolve().parents[1] / "docs" / "md-drivers.md"
+
+
+def recipe_input(address: str, steps: int) -> str:
+    """The input.xml of docs/md-drivers.md#the-recipe, with its address and number of steps."""
+    text = RECIPE.read_text()
+    block = text[text.index("```xml\n") + len("```xml\n"):]
+    block = block[:block.index("```")]
+    assert "<address>gpunep</address>" in block and "<total_steps>1000</total_steps>" in block
+    return (block.replace("<address>gpunep</address>", f"<address>{address}</address>")
+            .replace("<total_steps>1000</total_steps>", f"<total_steps>{steps}</total_steps>"))
 
 
 class RecordingCalculator(NEPCalculator):
@@ -91,7 +81,7 @@ def test_a_real_i_pi_server_gets_the_calculators_energies_and_forces(tmp_path, s
     command = i_pi_command()
     start = silicon_carbide()
     write(tmp_path / "init.extxyz", start, format="extxyz")
-    (tmp_path / "input.xml").write_text(INPUT_XML.format(steps=STEPS, address=socket_name))
+    (tmp_path / "input.xml").write_text(recipe_input(socket_name, STEPS))
     with open(tmp_path / "i-pi.log", "w") as log:
         server = subprocess.Popen(command + ["input.xml"], cwd=tmp_path, stdout=log,
                                   stderr=subprocess.STDOUT)
