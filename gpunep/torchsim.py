@@ -64,12 +64,12 @@ class NEPModel(ModelInterface):
                  per_atom_stresses: bool = False, kspace: str = "truncated",
                  mean_d_correction: bool = True):
         super().__init__()
-        self.nep = model if isinstance(model, Model) else read_model(model)
-        if self.nep.model_type not in _ENERGY_MODELS:
-            raise ValueError(f"a {self.nep.model_type!r} model has no energy and forces to drive "
+        self.model = model if isinstance(model, Model) else read_model(model)
+        if self.model.model_type not in _ENERGY_MODELS:
+            raise ValueError(f"a {self.model.model_type!r} model has no energy and forces to drive "
                              "dynamics; NEPModel takes potentials and charge models")
-        options = charge_options(self.nep.model_type, kspace, mean_d_correction)
-        self.backend = get_backend(self.nep, backend, precision, **options)
+        options = charge_options(self.model.model_type, kspace, mean_d_correction)
+        self.backend = get_backend(self.model, backend, precision, **options)
         if device is None:
             device = "cuda" if self.backend.name == "cuda" else "cpu"
         self._device = torch.device(device)
@@ -84,7 +84,7 @@ class NEPModel(ModelInterface):
         wanted = ["energy"]
         for name, on in (("forces", self._compute_forces), ("stress", self._compute_stress),
                          ("energies", self.per_atom_energies), ("stresses", self.per_atom_stresses),
-                         ("charges", self.nep.model_type == "potential_with_charges")):
+                         ("charges", self.model.model_type == "potential_with_charges")):
             if on:
                 wanted.append(name)
         return tuple(wanted)
@@ -100,7 +100,7 @@ class NEPModel(ModelInterface):
         if isinstance(state, dict):
             state = torch_sim.SimState(**state, masses=torch.ones_like(state["positions"][:, 0]))
         charge = getattr(state, "charge", None)
-        total_charge = charge if self.nep.model_type == "potential_with_charges" else None
+        total_charge = charge if self.model.model_type == "potential_with_charges" else None
         results = evaluate(self.backend, state.positions, state.atomic_numbers,
                            state.row_vector_cell, state.pbc, state.system_idx,
                            total_charge=total_charge, properties=self.properties())
