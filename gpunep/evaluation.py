@@ -109,7 +109,7 @@ def evaluate_through_host(backend: Backend, arrays: dict[str, Any], wanted: tupl
     """
     host = {name: None if value is None else to_host(value, name) for name, value in arrays.items()}
     batch, dtype = batch_of(backend.model, **host)
-    results = evaluate_batch(backend, batch, wanted)
+    results = ase_results(backend, batch, wanted)
     return {name: like_input(np.ascontiguousarray(value, dtype=dtype), where)
             for name, value in results.items()}
 
@@ -155,7 +155,7 @@ def batch_of(model: Model, positions: np.ndarray, numbers: np.ndarray, cell: np.
     ), positions.dtype
 
 
-def evaluate_batch(backend: Backend, batch: Batch, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
+def ase_results(backend: Backend, batch: Batch, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The ``wanted`` results of ``batch`` as host float64 arrays, in ASE's units and signs."""
     per_atom = any(name in _PER_ATOM for name in wanted)
     result = backend.evaluate(batch, descriptors="descriptors" in wanted, per_atom=per_atom)
