@@ -8,6 +8,7 @@ from gpunep.calculator import NEPCalculator
 from gpunep.committee import predict_committee
 from gpunep.committee_spread import CommitteeResult
 from gpunep.committee_calculator import CommitteeCalculator
+from gpunep.evaluation import evaluate
 from gpunep.model import Model, random_model, read_model, read_nepfile, write_nepfile
 from gpunep.prediction import predict
 from gpunep.prediction_result import PredictionResult
@@ -17,6 +18,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Batch", "BatchResult", "CommitteeCalculator", "CommitteeResult", "Model", "NEPCalculator",
-    "PredictionResult", "pack", "predict", "predict_committee",
+    "PredictionResult", "evaluate", "pack", "predict", "predict_committee",
     "random_model", "read_model", "read_nepfile", "write_nepfile", "__version__",
 ]

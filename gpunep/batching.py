@@ -277,6 +277,9 @@ def assemble(model: Model, chunks: list[Chunk], descriptors: bool, backend: str,
         precision=result.precision or precision,
         charges=result.charges, raw_charges=result.raw_charges, bec=result.bec,
         dipole=result.dipole, polarizability=result.polarizability,
+        positions=np.concatenate([c.batch.positions for c in chunks]),
+        cells=np.concatenate([c.batch.cells for c in chunks]),
+        pbc=np.concatenate([c.batch.pbc for c in chunks]),
     )
 
 

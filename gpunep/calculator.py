@@ -131,8 +131,11 @@ class NEPCalculator(Calculator):
         # per-atom energies and virials cross to the host only when asked for
         per_atom = [name for name, prop in (("energies", "energies"), ("virials", "stresses"))
                     if prop in properties]
-        result = self.backend.evaluate(pack(self.atoms, self.model), per_atom=per_atom)
+        result = self.backend.evaluate(pack(self.atoms, self.model), per_atom=per_atom,
+                                       descriptors="descriptors" in properties)
         result.check_finite()
+        if result.descriptors is not None:
+            self.results["descriptors"] = result.descriptors.copy()
         if result.dipole is not None:
             self.results["dipole"] = result.dipole[0].copy()
             return
@@ -154,12 +157,30 @@ class NEPCalculator(Calculator):
             self.results["bec"] = result.bec.copy()
             self.results["born_effective_charges"] = result.bec.copy()
 
-    def get_descriptors(self, atoms: Atoms) -> np.ndarray:
-        """The scaled descriptors ``q_scaler * q`` of every atom of ``atoms``, shape (N, dim).
+    def get_descriptors(self, atoms: Atoms | None = None) -> np.ndarray:
+        """The scaled descriptors ``q_scaler * q`` of every atom, shape (N, dim).
 
-        Columns in descriptor order (radial, then the angular blocks;
-        docs/descriptors.md#descriptor-vector),
-        the same as GPUMD's descriptor.out; works for dipole and
-        polarizability models too.
+        Of ``atoms``, or of the calculator's own atoms when None (as ASE's
+        ``get_*`` methods). Columns in descriptor order (radial, then the
+        angular blocks; docs/descriptors.md#descriptor-vector), the same as
+        GPUMD's descriptor.out; works for dipole and polarizability models
+        too. Cached like every property until the atoms change.
+
+        Raises
+        ------
+        ValueError
+            No ``atoms`` given and the calculator has none yet.
         """
-        return self.backend.compute_descriptors(pack(atoms, self.model))
+        with self._lock:
+            if atoms is None:
+                if self.atoms is None:
+                    raise ValueError("get_descriptors() needs atoms: pass them, or attach the "
+                                     "calculator (atoms.calc = calc) and compute something first")
+                atoms, changes = self.atoms, []
+            else:
+                changes = self.check_state(atoms)
+                if changes:
+                    self.reset()
+            if "descriptors" not in self.results:
+                self._calculate(atoms, ["descriptors"], changes)
+            return self.results["descriptors"].copy()

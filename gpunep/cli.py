@@ -66,6 +66,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     # the whole output set appears together, or (a full disk, say) none of it does
     with staged_directory(output) as staging:
         written = write_prediction(result, staging, descriptors=args.descriptors)
+        written.append(_write_nep_in(model, staging))
         print(f"{result.n_structures} structures, {result.n_atoms} atoms; "
               f"{model.model_type} model; backend {result.backend} ({result.precision})")
         print(result.rmse(title=f"{args.model} vs the reference values of {args.data}").format())
@@ -89,10 +90,22 @@ def _predict_streamed(args: argparse.Namespace, model, client) -> int:
         client, model, args.data, args.output, descriptors=args.descriptors, backend=args.backend,
         precision=args.precision, batch_size=_batch_size(args.batch_size),
         chunk_size=_chunk_size(args.chunk_size), progress=None, **_charge_options(args))
+    written.append(_write_nep_in(model, args.output))
     print(f"{n_structures} structures, {n_atoms} atoms; {model.model_type} model "
           "(streamed: no RMSE table or parity plots, they need every value in memory)")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _write_nep_in(model, directory) -> "Path":
+    """nep.in of the model that predicted (its architecture, ``prediction 1``): with train.xyz and
+    the *_train.out files the folder reads like a nep run (``calorine.nep.read_structures``)."""
+    from pathlib import Path
+
+    from gpunep.model import write_nepfile
+
+    write_nepfile({**model.training_parameters, "prediction": 1}, directory)
+    return Path(directory) / "nep.in"
 
 
 def _cmd_active(args: argparse.Namespace) -> int:
@@ -196,6 +209,25 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ipi(args: argparse.Namespace) -> int:
+    import ase.io
+
+    from gpunep.calculator import NEPCalculator
+    from gpunep.ipi import serve
+    from gpunep.model import read_model
+
+    model = read_model(args.model)
+    structure = ase.io.read(args.structure, index=0)
+    calc = NEPCalculator(model, backend=args.backend, precision=args.precision, **_charge_options(args))
+    where = f"UNIX socket {args.address}" if args.unix else f"{args.address}:{args.port}"
+    print(f"{args.model} ({calc.backend.name}, {calc.backend.precision}) serving {len(structure)} atoms "
+          f"of {args.structure} to i-PI at {where}", flush=True)
+    served = serve(calc, structure, address=args.address, port=args.port, unix=args.unix,
+                   wait=args.wait)
+    print(f"i-PI ended the run after {served} force evaluations")
+    return 0
+
+
 def _charge_options(args: argparse.Namespace) -> dict:
     return {"kspace": args.kspace, "mean_d_correction": not args.no_mean_d_correction}
 
@@ -286,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=_cmd_doctor)
 
     predict = sub.add_parser(
-        "predict", help="evaluate a model on a data set; GPUMD's *_train.out files, RMSEs, parity plots")
+        "predict", help="evaluate a model on a data set; GPUMD's *_train.out files (with train.xyz and "
+                        "nep.in, as a nep run), RMSEs, parity plots")
     predict.add_argument("model", help="nep.txt")
     predict.add_argument("data", help="structures (extxyz with GPUMD's conventions, or any format ASE reads)")
     predict.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the outputs")
@@ -328,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--augment", metavar="SETTINGS", help="e.g. n_neuron=40,l_max_5b=1")
     edit.set_defaults(handler=_cmd_edit)
 
+    _add_ipi(sub)
+
     bench = sub.add_parser(
         "bench", help="atom-steps per second per backend and size (default: a synthetic NEP89-size model)")
     bench.add_argument("model", nargs="?", help="nep.txt (default: a synthetic model with NEP89's architecture)")
@@ -343,12 +378,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _evaluation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", default="auto",
+                        help="structures per batch, or auto (a memory budget; default)")
+    _calculator_options(parser)
+
+
+def _calculator_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", choices=("auto", "cuda", "host", "reference"),
                         help="evaluator (default auto: cuda with a GPU, else host)")
     parser.add_argument("--precision", choices=("float32", "float64"),
                         help="precision of the descriptor and network math (default: the backend's)")
-    parser.add_argument("--batch-size", default="auto",
-                        help="structures per batch, or auto (a memory budget; default)")
     parser.add_argument("--kspace", default="truncated", choices=("truncated", "converged"),
                         help="charge models: the Ewald sum, truncated at |k| < 2 pi alpha as "
                              "GPUMD's trainer (default) or converged")
@@ -372,6 +411,24 @@ def _add_active(sub: "argparse._SubParsersAction") -> None:
     _evaluation_options(active)
     _cluster_options(active)
     active.set_defaults(handler=_cmd_active)
+
+
+def _add_ipi(sub: "argparse._SubParsersAction") -> None:
+    ipi = sub.add_parser("ipi", help="serve a model's energies, forces and virials to an i-PI server "
+                                     "until it ends the run (docs/md-drivers.md#i-pi)")
+    ipi.add_argument("model", help="nep.txt")
+    ipi.add_argument("--structure", required=True, metavar="FILE",
+                     help="the structure i-PI starts from (any file ASE reads; its species in i-PI's "
+                          "atom order and its pbc, which i-PI does not send)")
+    ipi.add_argument("--address", default="localhost",
+                     help="the server's host name, or with --unix its socket name (i-PI's ffsocket "
+                          "<address>; the socket is /tmp/ipi_ADDRESS); default localhost")
+    ipi.add_argument("--port", type=int, default=31415, help="TCP port (default 31415, i-PI's)")
+    ipi.add_argument("--unix", action="store_true", help="connect to a UNIX socket instead of TCP")
+    ipi.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                     help="keep trying this long while no server listens yet (default 60)")
+    _calculator_options(ipi)
+    ipi.set_defaults(handler=_cmd_ipi)
 
 
 def _cluster_options(parser: argparse.ArgumentParser) -> None:

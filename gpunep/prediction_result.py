@@ -9,11 +9,22 @@ where GPUMD divides, in GPUMD's component order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gpunep.metrics import ErrorTable, error_table
-from gpunep.properties import VOIGT_SIX, columns, properties_of, six_from_matrix
+from gpunep.properties import (
+    GPUMD_SIX, PROPERTIES, VOIGT_SIX, columns, properties_of, six_from_matrix,
+)
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+#: columns of GPUMD's six-component order (xx yy zz xy yz zx) taken in ASE's Voigt order
+#: (xx yy zz yz xz xy), as calorine's parity keys hold them
+_ASE_FROM_GPUMD = [next(i for i, pair in enumerate(GPUMD_SIX) if set(pair) == set(voigt))
+                   for voigt in VOIGT_SIX]
 
 
 @dataclass
@@ -68,6 +79,10 @@ class PredictionResult:
     dipole : (S, 3) dipole models: each structure's dipole, else None
     polarizability : (S, 3, 3) polarizability models: each structure's
         polarizability, else None
+    positions : (N, 3) the structures' positions as evaluated (wrapped into the
+        cell along periodic directions), Å
+    cells : (S, 3, 3) cell vectors as rows, Å
+    pbc : (S, 3) periodicity
 
     Dipole and polarizability models give no energy: their ``energy``,
     ``virial``, ``energies`` and ``forces`` are None.
@@ -92,6 +107,9 @@ class PredictionResult:
     bec: np.ndarray | None = None
     dipole: np.ndarray | None = None
     polarizability: np.ndarray | None = None
+    positions: np.ndarray | None = None
+    cells: np.ndarray | None = None
+    pbc: np.ndarray | None = None
 
     @property
     def n_structures(self) -> int:
@@ -168,3 +186,80 @@ class PredictionResult:
         """
         return error_table(self.columns(), self.reference_columns(), self.symbols, self.offsets,
                            self.config_types, title=title)
+
+    def to_atoms(self) -> list["Atoms"]:
+        """Every structure as ASE ``Atoms`` holding its predictions, as calorine reads a nep run.
+
+        Each structure has a ``SinglePointCalculator`` with the predictions in
+        ASE's conventions (``energy``, ``forces``, ``energies``, ``stress``
+        where the cell has a volume; ``charges`` and ``born_effective_charges``
+        for charge models; ``dipole`` for dipole models; ASE has no
+        polarizability property, so only the parity keys hold it), its ``config_type``,
+        and calorine's parity keys (``calorine.nep.read_structures``), so
+        ``calorine.nep.get_parity_data(result.to_atoms(), 'force')`` works:
+        ``info['energy_predicted']`` and ``info['energy_target']`` (eV/atom),
+        ``arrays['force_predicted']`` and ``arrays['force_target']`` (eV/Å),
+        ``info['virial_*']`` (eV/atom) and ``info['stress_*']`` (``W / V`` in
+        GPa, GPUMD's sign), each six components in ASE's Voigt order xx yy
+        zz yz xz xy; charge models ``arrays['charge_predicted']`` (the raw
+        charges, no target) and ``arrays['bec_*']`` (nine, row-major); TNEP
+        models ``info['dipole_*']`` / ``info['polarizability_*']`` per atom.
+        Absent reference values are NaN.
+        """
+        from ase import Atoms
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        if self.positions is None:
+            raise ValueError("this result holds no structures (made without positions and cells)")
+        keys = {role: _parity_columns(values) for role, values in
+                (("predicted", self.columns()), ("target", self.reference_columns()))}
+        stress = self.stress   # computed once: a property over every structure
+        structures = []
+        for s in range(self.n_structures):
+            atoms_slice = self.structure_slice(s)
+            atoms = Atoms(symbols=list(self.symbols[atoms_slice]), positions=self.positions[atoms_slice],
+                          cell=self.cells[s], pbc=self.pbc[s])
+            atoms.calc = SinglePointCalculator(atoms, **self._calculator_results(s, stress))
+            if self.config_types[s]:
+                atoms.info["config_type"] = self.config_types[s]
+            _store_parity_keys(atoms, keys, s, atoms_slice)
+            structures.append(atoms)
+        return structures
+
+    def _calculator_results(self, s: int, stress: np.ndarray | None) -> dict[str, np.ndarray | float]:
+        """Structure ``s``'s predictions under ASE's property names and conventions."""
+        atoms_slice = self.structure_slice(s)
+        results: dict[str, np.ndarray | float] = {}
+        if self.energy is not None:
+            results.update(energy=float(self.energy[s]), free_energy=float(self.energy[s]),
+                           forces=self.forces[atoms_slice].copy())
+            if self.energies is not None:
+                results["energies"] = self.energies[atoms_slice].copy()
+            if self.volumes[s] > 0:
+                results["stress"] = stress[s].copy()
+        if self.charges is not None:
+            results.update(charges=self.charges[atoms_slice].copy(),
+                           born_effective_charges=self.bec[atoms_slice].copy())
+        if self.dipole is not None:
+            results["dipole"] = self.dipole[s].copy()
+        return results
+
+
+def _parity_columns(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The compared columns as calorine stores them: six-component ones in ASE's Voigt order."""
+    return {name: column[:, _ASE_FROM_GPUMD] if column.ndim == 2 and column.shape[1] == 6 else column
+            for name, column in values.items()}
+
+
+def _store_parity_keys(atoms: "Atoms", keys: dict[str, dict[str, np.ndarray]], s: int,
+                       atoms_slice: slice) -> None:
+    """calorine's ``<property>_predicted`` / ``<property>_target`` of structure ``s`` on ``atoms``."""
+    for role, values in keys.items():
+        for name, column in values.items():
+            if role == "target" and PROPERTIES[name].n_reference_columns == 0:
+                continue   # charges: no target, as calorine reads charge_train.out
+            if PROPERTIES[name].per == "atom":
+                per_atom = column[atoms_slice]
+                atoms.arrays[f"{name}_{role}"] = per_atom.reshape(len(per_atom), -1).copy()
+            else:
+                atoms.info[f"{name}_{role}"] = np.atleast_1d(column[s]).copy()

@@ -155,7 +155,8 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
     (:func:`gpunep.geometry.wrap_positions`), so an atom far outside its cell
     gives the numbers of the wrapped structure on every backend. For charge
     models the net charge of a structure is ``atoms.info['charge']``
-    (extxyz ``charge=``) where given, else 0.
+    (extxyz ``charge=``) where given, else 0. The checks are those of
+    :func:`batch_from_arrays`.
 
     Raises
     ------
@@ -173,48 +174,100 @@ def pack(structures: "Atoms | Sequence[Atoms]", model: "Model") -> Batch:
 
     if isinstance(structures, Atoms):
         structures = [structures]
-    # model type index by atomic number; -1 for species the model lacks
-    type_of = np.full(max(119, max(model.atomic_numbers) + 1), -1, dtype=np.int32)
-    type_of[list(model.atomic_numbers)] = np.arange(len(model.types), dtype=np.int32)
-    cutoff = model.max_cutoff
-    positions, types, cells, pbcs, counts, totals = [], [], [], [], [], []
     with_charges = model.model_type == "potential_with_charges"
-    for s, atoms in enumerate(structures):
-        where = f"structure {s}" if len(structures) > 1 else "structure"
-        t = type_of[atoms.numbers]
-        if np.any(t < 0):
-            i = int(np.flatnonzero(t < 0)[0])
-            raise ValueError(
-                f"{where}: atom {i} is {atoms[i].symbol}, a species the model does not have "
-                f"(model species: {', '.join(model.types)})"
-            )
-        pos = np.asarray(atoms.get_positions(), dtype=np.float64)
-        cell = np.asarray(atoms.get_cell()[:], dtype=np.float64)
-        pbc = np.asarray(atoms.get_pbc(), dtype=bool)
-        if not np.all(np.isfinite(pos)):
-            i = int(np.argwhere(~np.isfinite(pos))[0, 0])
-            raise ValueError(f"{where}: atom {i} has a non-finite position {pos[i]}")
-        if not np.all(np.isfinite(cell)):
-            raise ValueError(f"{where}: the cell has non-finite entries")
-        check_cell(cell, pbc, cutoff, where)
-        pos = wrap_positions(pos, cell, pbc, where)
-        if with_charges:
-            totals.append(_total_charge(atoms, where))
-        positions.append(pos)
-        types.append(t)
-        cells.append(cell)
-        pbcs.append(pbc)
-        counts.append(len(atoms))
+    many = len(structures) > 1
+    totals = [_total_charge(atoms, f"structure {s}" if many else "structure")
+              for s, atoms in enumerate(structures)] if with_charges else None
+    return batch_from_arrays(
+        model,
+        positions=_joined([a.get_positions() for a in structures], (0, 3), np.float64),
+        numbers=_joined([a.numbers for a in structures], (0,), np.int64),
+        cells=np.array([a.get_cell()[:] for a in structures], dtype=np.float64).reshape(-1, 3, 3),
+        pbc=np.array([a.get_pbc() for a in structures], dtype=bool).reshape(-1, 3),
+        counts=np.array([len(a) for a in structures], dtype=np.int64),
+        charges_total=None if totals is None else np.array(totals, dtype=np.float64),
+    )
+
+
+def batch_from_arrays(model: "Model", positions: np.ndarray, numbers: np.ndarray, cells: np.ndarray,
+                      pbc: np.ndarray, counts: np.ndarray, charges_total: np.ndarray | None = None,
+                      *, noun: str = "structure") -> Batch:
+    """A :class:`Batch` for ``model`` from host arrays, every structure checked and wrapped.
+
+    Parameters
+    ----------
+    model : the model whose species the atomic numbers map to
+    positions : (N, 3) float64, Å; the atoms of structure ``s`` are the
+        ``counts[s]`` rows after those of structures ``0 .. s - 1``
+    numbers : (N,) atomic numbers
+    cells : (S, 3, 3) float64, cell vectors as rows (Å)
+    pbc : (S, 3) bool
+    counts : (S,) atoms per structure
+    charges_total : (S,) net charge per structure (charge models), or None
+    noun : how messages name a structure (``'structure'``, ``'system'``)
+
+    Raises
+    ------
+    ValueError
+        As :func:`pack`: a species the model lacks, non-finite positions,
+        cells or charges, a periodic cell :func:`~gpunep.geometry.check_cell`
+        refuses. The message names the structure (``noun s``) and the atom
+        within it.
+    """
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return Batch(
-        positions=np.ascontiguousarray(np.concatenate(positions) if positions else np.zeros((0, 3))),
-        types=np.ascontiguousarray(np.concatenate(types) if types else np.zeros(0, np.int32)),
-        cells=np.ascontiguousarray(np.array(cells).reshape(-1, 3, 3)),
-        pbc=np.ascontiguousarray(np.array(pbcs, dtype=bool).reshape(-1, 3)),
-        offsets=offsets,
-        charges_total=np.array(totals, dtype=np.float64) if with_charges else None,
-    )
+    type_of = _type_table(model)
+    cutoff = model.max_cutoff
+    types = np.empty(len(numbers), dtype=np.int32)
+    wrapped = np.empty_like(positions)
+    for s in range(len(counts)):
+        where = f"{noun} {s}" if len(counts) > 1 else noun
+        atoms = slice(int(offsets[s]), int(offsets[s + 1]))
+        types[atoms] = _types_of(numbers[atoms], type_of, model, where)
+        wrapped[atoms] = _checked_positions(positions[atoms], cells[s], pbc[s], cutoff, where)
+        if charges_total is not None and not np.isfinite(charges_total[s]):
+            raise ValueError(f"{where}: the total charge {charges_total[s]} is not finite")
+    return Batch(positions=np.ascontiguousarray(wrapped), types=types,
+                 cells=np.ascontiguousarray(cells, dtype=np.float64),
+                 pbc=np.ascontiguousarray(pbc, dtype=bool), offsets=offsets,
+                 charges_total=charges_total)
+
+
+def _joined(parts: list[np.ndarray], empty_shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty_shape, dtype)
+
+
+def _type_table(model: "Model") -> np.ndarray:
+    """Model type index by atomic number, -1 for species the model lacks."""
+    type_of = np.full(max(119, max(model.atomic_numbers) + 1), -1, dtype=np.int32)
+    type_of[list(model.atomic_numbers)] = np.arange(len(model.types), dtype=np.int32)
+    return type_of
+
+
+def _types_of(numbers: np.ndarray, type_of: np.ndarray, model: "Model", where: str) -> np.ndarray:
+    from ase.data import chemical_symbols
+
+    inside = (numbers >= 0) & (numbers < len(type_of))
+    t = np.where(inside, type_of[np.where(inside, numbers, 0)], -1)
+    if np.any(t < 0):
+        i = int(np.flatnonzero(t < 0)[0])
+        z = int(numbers[i])
+        name = chemical_symbols[z] if 0 < z < len(chemical_symbols) else f"atomic number {z}"
+        raise ValueError(f"{where}: atom {i} is {name}, a species the model does not have "
+                         f"(model species: {', '.join(model.types)})")
+    return t
+
+
+def _checked_positions(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float,
+                       where: str) -> np.ndarray:
+    """The positions of one structure wrapped into its cell, after the checks of :func:`pack`."""
+    if not np.all(np.isfinite(positions)):
+        i = int(np.argwhere(~np.isfinite(positions))[0, 0])
+        raise ValueError(f"{where}: atom {i} has a non-finite position {positions[i]}")
+    if not np.all(np.isfinite(cell)):
+        raise ValueError(f"{where}: the cell has non-finite entries")
+    check_cell(cell, pbc, cutoff, where)
+    return wrap_positions(positions, cell, pbc, where)
 
 
 def _total_charge(atoms: "Atoms", where: str) -> float:

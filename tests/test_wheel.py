@@ -83,3 +83,9 @@ def test_installed_copy_finds_its_kernels(wheel, tmp_path):
     from gpunep.executors.kernel_source import load_source  # the checkout's kernels, parsed here
 
     assert found["kernels"] == sorted(load_source().signatures)
+
+
+def test_wheel_ships_py_typed(wheel):
+    # PEP 561: the marker tells type checkers to read gpunep's own annotations
+    with zipfile.ZipFile(wheel) as archive:
+        assert "gpunep/py.typed" in archive.namelist()

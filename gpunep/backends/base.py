@@ -10,11 +10,14 @@ and one line in :func:`gpunep.backends.get_backend`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
 from gpunep.structures import Batch, BatchResult
+
+if TYPE_CHECKING:
+    from gpunep.model import Model
 
 
 class Backend(ABC):
@@ -24,10 +27,12 @@ class Backend(ABC):
     ----------
     name : the backend's registry name (``'reference'``, ``'host'``, ``'cuda'``)
     precision : ``'float64'`` or ``'float32'``, the precision of the descriptor and network math
+    model : the model it evaluates
     """
 
     name: str
     precision: str
+    model: "Model"
 
     @abstractmethod
     def evaluate(self, batch: Batch, descriptors: bool = False,

@@ -24,7 +24,11 @@ undefined).
   ``pol=`` target / N (``-1e+06`` where a dipole or polarizability target is absent);
 * ``descriptor.out``: per atom (GPUMD's ``output_descriptor 2``) or per
   structure mean (``output_descriptor 1``), the scaled descriptor, each value
-  followed by a space.
+  followed by a space;
+* ``train.xyz``: the structures in the files' order with their reference
+  values, in the extended XYZ conventions of GPUMD's training data
+  (:func:`write_structures`), so that a folder of these files reads like a
+  nep run (``calorine.nep.read_structures`` with a ``nep.in`` beside it).
 
 The file and column counts of each property are rows of the property
 table (:data:`gpunep.properties.PROPERTIES`); this module formats and parses.
@@ -167,7 +171,47 @@ def _write_files(result: "PredictionResult", directory: Path, descriptors: str |
         written.append(path)
     if descriptors is not None:
         written.append(write_descriptors(result, directory / "descriptor.out", descriptors))
+    written.append(write_structures(result, directory / "train.xyz"))
     return written
+
+
+def write_structures(result: "PredictionResult", path: str | os.PathLike) -> Path:
+    """Write the structures of ``result`` with their reference values as extended XYZ.
+
+    GPUMD's training-data conventions, as :mod:`gpunep.io.extxyz` reads
+    them back: ``energy=`` (eV), ``virial=`` (nine values, eV, GPUMD's sign),
+    a ``force`` column (eV/Å), ``charge=``, ``dipole=``, ``pol=`` (nine) and
+    a ``bec`` column (nine) where the data set has them, and ``config_type=``.
+    Positions are those evaluated (wrapped into the cell along periodic
+    directions).
+    """
+    import ase.io
+    from ase import Atoms
+
+    if result.positions is None:
+        raise ValueError("the prediction holds no structures (made without positions and cells)")
+    ref = result.reference
+    frames = []
+    for s in range(result.n_structures):
+        atoms_slice = result.structure_slice(s)
+        atoms = Atoms(symbols=list(result.symbols[atoms_slice]), positions=result.positions[atoms_slice],
+                      cell=result.cells[s], pbc=result.pbc[s])
+        if result.config_types[s]:
+            atoms.info["config_type"] = result.config_types[s]
+        for key, value in (("energy", ref.energy[s]), ("virial", ref.virial[s]),
+                           ("charge", ref.charge[s]), ("dipole", ref.dipole[s]),
+                           ("pol", ref.polarizability[s].reshape(9))):
+            if np.all(np.isfinite(value)):
+                # numpy arrays: ASE writes them as plain numbers (the virial, a 3x3 it knows, as nine)
+                atoms.info[key] = np.array(value) if np.ndim(value) else float(value)
+        for key, value in (("force", ref.forces[atoms_slice]), ("bec", ref.bec[atoms_slice])):
+            if np.all(np.isfinite(value)):
+                atoms.arrays[key] = value.reshape(len(value), -1).copy()
+        frames.append(atoms)
+    path = Path(path)
+    with naming(path), open(path, "w") as handle:
+        ase.io.write(handle, frames, format="extxyz")
+    return path
 
 
 def write_descriptors(result: "PredictionResult", path: str | os.PathLike, mode: str = "atom") -> Path:

@@ -11,6 +11,7 @@ import os
 from typing import Any, Sequence
 
 from gpunep.model import editing, io, restart
+from gpunep.model.calorine_model import from_calorine, is_calorine_model
 from gpunep.model.fields import ModelFields
 
 
@@ -64,7 +65,8 @@ class Model(ModelFields):
         return restart.make_restart(self, *args, **kwargs)
 
 
-def read_model(filename: str | os.PathLike, restart_file: str | os.PathLike | None = None) -> Model:
+def read_model(filename: "str | os.PathLike | Any",
+               restart_file: str | os.PathLike | None = None) -> Model:
     """Read a NEP model file (nep.txt), optionally with its SNES restart file.
 
     Parameters
@@ -73,7 +75,9 @@ def read_model(filename: str | os.PathLike, restart_file: str | os.PathLike | No
         Path to nep.txt. Every flavour of docs/file-formats.md#model-file-header is understood: nep3/4/5,
         ``_zbl`` (universal, typewise, flexible), uniform or per-type cutoffs,
         ``l_max`` with 1–7 fields, ``_charge1/2``, ``_dipole``,
-        ``_polarizability`` and ``_temperature``.
+        ``_polarizability`` and ``_temperature``. Or a calorine ``Model``
+        (``calorine.nep.read_model``), converted in memory with its restart
+        parameters (:func:`gpunep.model.calorine_model.from_calorine`).
     restart_file
         Optional nep.restart, loaded into ``restart_parameters``.
 
@@ -83,8 +87,13 @@ def read_model(filename: str | os.PathLike, restart_file: str | os.PathLike | No
         The file does not exist or cannot be read.
     ModelFileError
         (a ``ValueError``) naming the file, line and what was expected.
+    ValueError
+        A calorine model with features gpunep lacks or inconsistent arrays.
     """
-    model = Model(**vars(io.parse_model(filename)))
+    if is_calorine_model(filename):
+        model = Model(**vars(from_calorine(filename)))
+    else:
+        model = Model(**vars(io.parse_model(filename)))
     if restart_file is not None:
         model.read_restart(restart_file)
     return model

@@ -260,3 +260,23 @@ def test_tensor_model_properties(kind):
         assert np.array_equal(atoms.get_dipole_moment(), value)
     with pytest.raises(PropertyNotImplementedError, match=kind):
         atoms.get_forces()
+
+
+# ------------------------------------------------------------------ descriptors
+def test_descriptors_of_the_calculators_own_atoms_and_on_request():
+    atoms = silicon_carbide()
+    calc = NEPCalculator(MODEL, backend="reference")
+    with pytest.raises(ValueError, match="get_descriptors\\(\\) needs atoms"):
+        calc.get_descriptors()
+    expected = get_backend(MODEL, "reference").compute_descriptors(pack(atoms, MODEL))
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    assert "descriptors" not in calc.results   # a plain calculation leaves them out
+    assert np.array_equal(calc.get_descriptors(), expected)   # the calculator's atoms
+    assert np.array_equal(calc.get_descriptors(atoms), expected)
+    moved = atoms.copy()
+    moved.positions[0, 0] += 0.1
+    assert not np.array_equal(calc.get_descriptors(moved), expected)
+    calc.calculate(atoms, properties=["energy", "descriptors"])
+    assert np.array_equal(calc.results["descriptors"], expected)
+    assert calc.results["energy"] == run(MODEL, atoms).energy[0]
