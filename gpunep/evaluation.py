@@ -34,7 +34,8 @@ OFFERED = {
     "dipole": ("dipole", "descriptors"),
     "polarizability": ("polarizability", "descriptors"),
 }
-_PER_ATOM = ("energies", "stresses")
+#: result name -> the per-atom output of Backend.evaluate it needs
+_PER_ATOM = {"energies": "energies", "stresses": "virials"}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -157,7 +158,7 @@ def batch_of(model: Model, positions: np.ndarray, numbers: np.ndarray, cell: np.
 
 def ase_results(backend: Backend, batch: Batch, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The ``wanted`` results of ``batch`` as host float64 arrays, in ASE's units and signs."""
-    per_atom = any(name in _PER_ATOM for name in wanted)
+    per_atom = [_PER_ATOM[name] for name in wanted if name in _PER_ATOM]
     result = backend.evaluate(batch, descriptors="descriptors" in wanted, per_atom=per_atom)
     result.check_finite()
     volumes = _volumes(batch, [name for name in wanted if name in ("stress", "stresses")])
