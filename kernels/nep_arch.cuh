@@ -19,9 +19,6 @@
 //   NEP_SUM_CHUNK          radial orders whose angular sums one pass over the
 //                          neighbors accumulates (registers on a GPU; the host
 //                          takes all of them in one pass)
-//   NEP_RADIAL_BY_TYPE     1: the radial descriptor sums basis values in one
-//                          array per neighbor type (the host); 0: per run of
-//                          same-type neighbors (a GPU's registers)
 //
 // So every per-atom array (descriptor, angular sums, network gradient, basis
 // functions, spherical harmonics) has a size known to the compiler: registers
@@ -34,8 +31,7 @@
 #if !defined(NEP_N_TYPES) || !defined(NEP_N_RADIAL) || !defined(NEP_K_RADIAL) ||   \
     !defined(NEP_N_ANGULAR) || !defined(NEP_K_ANGULAR) || !defined(NEP_L_MAX) ||   \
     !defined(NEP_EXTRAS) || !defined(NEP_N_NEURON) || !defined(NEP_HAS_ZBL) ||     \
-    !defined(NEP_HAS_CHARGE_HEAD) || !defined(NEP_HAS_POLAR_NETWORK) || !defined(NEP_SUM_CHUNK) || \
-    !defined(NEP_RADIAL_BY_TYPE)
+    !defined(NEP_HAS_CHARGE_HEAD) || !defined(NEP_HAS_POLAR_NETWORK) || !defined(NEP_SUM_CHUNK)
 #error "model kernels are compiled for one architecture: gpunep.engine.model_arrays defines NEP_*"
 #endif
 

@@ -30,11 +30,10 @@ __device__ __forceinline__ void nep_close_run(const real* __restrict__ c, real* 
 }
 
 // The radial descriptor of atom i into q[0 .. NEP_N_RADIAL). The basis values
-// are summed per neighbor type and contracted with c once per type, not once
-// per neighbor: with NEP_RADIAL_BY_TYPE in one array per type (the host, whose
-// L1 cache holds it; types in the order first met), otherwise over each run of
-// same-type neighbors (registers on a GPU; lists are sorted by j, and
-// structures usually keep a species' atoms together).
+// are summed over each run of same-type neighbors and contracted with c once
+// per run (lists are sorted by j, and structures usually keep a species'
+// atoms together), not once per neighbor. The same order on every executor,
+// so that they give the same bits.
 __device__ __forceinline__ void nep_radial_descriptor(
   int i, const NepAtoms& atoms, const NepLists& radial, const real* __restrict__ params, real* q)
 {
@@ -44,37 +43,11 @@ __device__ __forceinline__ void nep_radial_descriptor(
   const real* coef = params + NEP_P_C_RADIAL + (long long)ti * NEP_N_TYPES * NEP_N_RADIAL * NEP_K_RADIAL;
   NEP_UNROLL
   for (int n = 0; n < NEP_N_RADIAL; ++n) q[n] = (real)0;
-  const NepList list = nep_list(radial, i);
-#if NEP_RADIAL_BY_TYPE
-  real sums[NEP_N_TYPES][NEP_K_RADIAL];
-  bool met[NEP_N_TYPES];
-  int order[NEP_N_TYPES];
-  int n_met = 0;
-  for (int t = 0; t < NEP_N_TYPES; ++t) met[t] = false;
-  for (int slot = 0; slot < list.count; ++slot) {
-    const long long e = list.entry(slot);
-    const int j = radial.neighbor(e);
-    const int tj = atoms.types[j];
-    real r12[3];
-    const real r = nep_pair(c, atoms, radial, e, j, r12);
-    real fn[NEP_K_RADIAL];
-    nep_basis<NEP_K_RADIAL>(rc[tj], r, fn);
-    if (!met[tj]) {
-      met[tj] = true;
-      order[n_met++] = tj;
-      for (int k = 0; k < NEP_K_RADIAL; ++k) sums[tj][k] = fn[k];
-    } else {
-      for (int k = 0; k < NEP_K_RADIAL; ++k) sums[tj][k] += fn[k];
-    }
-  }
-  for (int m = 0; m < n_met; ++m) {
-    nep_close_run(coef + order[m] * NEP_N_RADIAL * NEP_K_RADIAL, sums[order[m]], q);
-  }
-#else
   real run[NEP_K_RADIAL];
   NEP_UNROLL
   for (int k = 0; k < NEP_K_RADIAL; ++k) run[k] = (real)0;
   int run_type = -1;
+  const NepList list = nep_list(radial, i);
   for (int slot = 0; slot < list.count; ++slot) {
     const long long e = list.entry(slot);
     const int j = radial.neighbor(e);
@@ -91,7 +64,6 @@ __device__ __forceinline__ void nep_radial_descriptor(
     for (int k = 0; k < NEP_K_RADIAL; ++k) run[k] += fn[k];
   }
   if (run_type >= 0) nep_close_run(coef + run_type * NEP_N_RADIAL * NEP_K_RADIAL, run, q);
-#endif
 }
 
 // The angular sums of atom i into sums[n * NEP_N_ABC + alpha]. One pass over

@@ -26,8 +26,6 @@ REGISTER_SUMS = 48
 """Single-precision angular sums one GPU thread accumulates in registers per
 pass over its neighbors (a radial order holds (l_max + 1)^2 - 1 of them); the
 host takes every order in one pass (its L1 cache holds them)."""
-RADIAL_BY_TYPE_VALUES = 1024
-"""Most radial basis sums (types x basis functions) the host keeps per atom."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +54,10 @@ def sum_chunk(executor: "Executor", arch: "Architecture") -> int:
     return max(1, min(arch.n_angular, REGISTER_SUMS // (words * arch.n_abc)))
 
 
-def radial_by_type(executor: "Executor", arch: "Architecture") -> bool:
-    """Radial basis sums in one array per neighbor type (NEP_RADIAL_BY_TYPE): on the
-    host while the arrays fit its L1 cache comfortably; a GPU keeps one run in registers."""
-    return executor.name == "host" and arch.n_types * arch.k_radial <= RADIAL_BY_TYPE_VALUES
-
-
 def model_build(model: "Model", executor: "Executor") -> Build:
     """The module of ``model``'s kernels, compiled for its architecture on ``executor``."""
     arch = architecture(model)
-    defines = arch.defines(sum_chunk(executor, arch), radial_by_type(executor, arch))
+    defines = arch.defines(sum_chunk(executor, arch))
     return Build(f"{model.model_type} model", model_plan(model).files, tuple(sorted(defines.items())))
 
 

@@ -132,10 +132,10 @@ class Architecture:
         """Angular sums of one atom."""
         return self.n_angular * self.n_abc
 
-    def defines(self, sum_chunk: int, radial_by_type: bool) -> dict[str, int]:
+    def defines(self, sum_chunk: int) -> dict[str, int]:
         """The ``-D`` definitions of ``kernels/nep_arch.cuh``; ``sum_chunk`` radial orders
-        of angular sums per pass over the neighbors (registers on a GPU);
-        ``radial_by_type``: radial basis sums in one array per neighbor type."""
+        of angular sums per pass over the neighbors (registers on a GPU; it changes
+        no result, only how often a pair's functions are recomputed)."""
         return {
             "NEP_N_TYPES": self.n_types, "NEP_N_RADIAL": self.n_radial,
             "NEP_K_RADIAL": self.k_radial, "NEP_N_ANGULAR": self.n_angular,
@@ -143,7 +143,6 @@ class Architecture:
             "NEP_N_NEURON": self.n_neuron, "NEP_HAS_ZBL": int(self.has_zbl),
             "NEP_HAS_CHARGE_HEAD": int(self.has_charge_head),
             "NEP_HAS_POLAR_NETWORK": int(self.has_polar_network), "NEP_SUM_CHUNK": int(sum_chunk),
-            "NEP_RADIAL_BY_TYPE": int(radial_by_type),
         }
 
 
