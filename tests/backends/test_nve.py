@@ -12,7 +12,7 @@ settings over 2,000 steps and asks for below 0.05 (about 12 times that). This
 test's own runs (seed 2024, 1,000 steps) gave 0.00014 (float64) and 0.00023
 (float32) meV/atom/ps: float32's force rounding (about 1e-6 relative, GPUMD's
 arithmetic) stays far inside the bound. A non-conservative force as small as
-0.01/ps x m v (about 1e-5 eV/Å here) drifts 0.38 meV/atom/ps and fails it.
+0.01/ps x m v (about 4e-5 eV/Å here) drifts 0.38 meV/atom/ps and fails it.
 """
 
 from __future__ import annotations
