@@ -352,6 +352,8 @@ def _frames_differ(labelled: list, references: list, expected: list) -> str:
                 equal = list(mine) == list(theirs)
             else:
                 equal = np.array_equal(np.asarray(mine, float), np.asarray(theirs, float), equal_nan=True)
+            if not equal and name == "virial" and np.array_equal(mine, np.transpose(theirs), equal_nan=True):
+                return f"frame {k} virial read transposed (column-major): read {mine.tolist()}"
             if not equal:
                 return f"frame {k} {name}: read {mine!r}, the file holds {theirs!r}"
     return ""
@@ -370,6 +372,9 @@ def read_extxyz_case(path: Path, data: bytes, folder: Path) -> Outcome:
     text = _decoded(data)
     if text is None:
         return "WRONG", "accepted a file that is not UTF-8"
+    for k, ref in enumerate(references):
+        if not (np.isnan(ref.virial).all() or np.isfinite(ref.virial).all()):
+            return "WRONG", f"frame {k}: a non-finite virial accepted: {ref.virial.tolist()}"
     try:
         expected = oracles.extxyz(text)
     except oracles.WordAsNumber as error:
@@ -449,10 +454,32 @@ def fuzz(n_cases: int, seed: int = 0, readers: tuple[str, ...] = READERS,
     return report
 
 
-def _kind(outcome: str, case: Case, detail: str) -> str:
-    """A finding's kind: its outcome, reader and message with the numbers and paths left out."""
-    words = re.sub(r"/\S+|-?\d[\w.+-]*|array\(.*", "#", detail.split("\n")[0])
-    return f"{outcome} {case.reader}: {words[:110]}"
+_PYTHON_BLANKS = re.compile(r"[^\S \t\n\r\v\f]")  # what str.split() splits at and C does not
+
+
+def _python_digits(text: str) -> bool:
+    """Digits only Python reads as such: non-ASCII ones (١٢, １２) or 1_000's underscore."""
+    return bool(re.search(r"\d_\d", text)) or any(c.isdigit() and not c.isascii() for c in text)
+
+
+def cause(outcome: str, case: Case, detail: str) -> str:
+    """The likely cause of a finding, for grouping the report (the first that fits)."""
+    text = _decoded(case.data) or ""
+    if detail.startswith("CaseTimeout"):
+        return "no answer: the reader kept reading"
+    if detail.startswith("a word read as a number"):
+        return "a word (T, F, True) read as a number"
+    if detail.startswith("frame") and "non-finite virial" in detail:
+        return "a non-finite virial (a stress times an overflowing cell volume) accepted"
+    if "virial read transposed" in detail:
+        return "9-component virial read column-major (transposed)"
+    if _PYTHON_BLANKS.search(text):
+        return "a non-ASCII blank (NBSP, U+2028, \\x1c ...) taken as a separator"
+    if _python_digits(text):
+        return "a number only Python reads (1_000, non-ASCII digits)"
+    if "\ufeff" in text:
+        return "a byte order mark inside the text"
+    return "other: " + re.sub(r"/\S+|-?\d[\w.+-]*|array\(.*", "#", detail.split("\n")[0])[:100]
 
 
 def describe(report: Report, seed: int, per_kind: int = 2) -> str:
@@ -460,7 +487,7 @@ def describe(report: Report, seed: int, per_kind: int = 2) -> str:
     to rerun each alone."""
     kinds: dict[str, list[tuple[Case, str]]] = {}
     for outcome, case, detail in report.findings:
-        kinds.setdefault(_kind(outcome, case, detail), []).append((case, detail))
+        kinds.setdefault(f"{outcome} {case.reader}: {cause(outcome, case, detail)}", []).append((case, detail))
     lines = []
     for kind, found in kinds.items():
         lines.append(f"[{len(found)} case(s)] {kind}")
