@@ -160,8 +160,13 @@ def _token_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _replace_token(text: str, rng, make: Callable[[str], str]) -> str:
+def _replace_token(text: str, rng, make: Callable[[str], str], head: bool = False) -> str:
+    """``text`` with one token replaced by ``make(token)``; ``head``: a token of the first
+    8 lines (headers, comment lines), where one token changes the meaning of many."""
     spans = _token_spans(text)
+    if head:
+        end = [i for i, c in enumerate(text) if c == "\n"][7:8]
+        spans = [span for span in spans if not end or span[1] <= end[0]]
     if not spans:
         return text
     start, end = spans[rng.integers(len(spans))]
@@ -203,9 +208,9 @@ def _line_edit(data: bytes, rng, kind: str) -> bytes:
 
 def mutate(data: bytes, rng) -> tuple[bytes, str]:
     """One random mutation of ``data``: (new bytes, what was done)."""
-    kind = ["truncate", "swap tokens", "edge token", "respell number", "change digit", "garbage bytes",
-            "delete line", "duplicate line", "garbage line", "CRLF", "leading BOM", "empty"][
-        rng.integers(12)]
+    kind = ["truncate", "swap tokens", "edge token", "edge token in the head", "respell number",
+            "edge key value", "change digit", "garbage bytes", "delete line", "duplicate line",
+            "garbage line", "CRLF", "leading BOM", "empty"][rng.integers(14)]
     text = _text(data)
     if kind == "truncate":
         return data[:int(rng.integers(len(data) + 1))], kind
@@ -215,9 +220,16 @@ def mutate(data: bytes, rng) -> tuple[bytes, str]:
             return data, kind
         (a, b), (c, d) = sorted(spans[i] for i in rng.choice(len(spans), 2, replace=False))
         return _bytes(text[:a] + text[c:d] + text[b:c] + text[a:b] + text[d:]), kind
-    if kind == "edge token":
+    if kind.startswith("edge token"):
         token = EDGE_TOKENS[rng.integers(len(EDGE_TOKENS))]
-        return _bytes(_replace_token(text, rng, lambda _: token)), f"{kind} {token[:20]!r}"
+        return _bytes(_replace_token(text, rng, lambda _: token, head=kind.endswith("head"))), \
+            f"{kind} {token[:20]!r}"
+    if kind == "edge key value":  # extxyz comment lines: energy=..., virial="...", pbc=...
+        pairs = list(re.finditer(r'\b\w+=("[^"\n]*"|[^\s"]+)', text))
+        if not pairs:
+            return data, kind
+        value, token = pairs[rng.integers(len(pairs))].span(1), EDGE_TOKENS[rng.integers(len(EDGE_TOKENS))]
+        return _bytes(text[:value[0]] + token + text[value[1]:]), f"{kind} {token[:20]!r}"
     if kind == "respell number":
         return _bytes(_replace_token(text, rng, lambda t: _respell(t, rng))), kind
     if kind == "change digit":
