@@ -19,47 +19,25 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzz_checks import (BASES, KEYWORDS, NUMBERS, RESTART_BASE, base_text, check_model_exact,
+                         check_restart_exact, restart_text)
 from gpunep.errors import ModelFileError
-from gpunep.model import random_model, read_model
-from model_cases import round7, spec_fitted_vector, spec_values
+from gpunep.model import read_model
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
-TINY = dict(n_max=(1, 1), basis_size=(2, 1), n_neuron=2, max_neighbors=(9, 5))
-BASES = {
-    "nep3": dict(version=3, types=("Te", "Pb")),
-    "nep4": dict(types=("Te", "Pb"), l_max=(2, 2, 0)),
-    "nep5": dict(version=5, types=("Te", "Pb"), l_max=(2, 0, 1)),
-    "zbl_typewise": dict(types=("C",), zbl=(0.0, 2.0), zbl_typewise_cutoff_factor=0.7),
-    "zbl_flexible": dict(types=("H", "O"), zbl=(0.0, 0.0)),
-    "typewise_cutoffs": dict(types=("H", "O"), cutoff=((5.0, 4.5), (3.0, 2.5))),
-    "l_max_7": dict(types=("Si",), l_max=(2, 2, 1, 1, 1, 1, 1)),
-    "charge2": dict(types=("Te", "Pb"), model_type="potential_with_charges", charge_mode=2),
-    "polarizability": dict(types=("H", "O"), model_type="polarizability"),
-    "temperature": dict(types=("C",), model_type="temperature"),
-}
 _WORKDIR = Path(tempfile.mkdtemp(prefix="gpunep-fuzz-"))
 
 
 def _base_text(name: str) -> str:
-    path = _WORKDIR / f"{name}.txt"
-    if not path.exists():
-        random_model(seed=7, **{**TINY, **BASES[name]}).write(path)
-    return path.read_text()
+    return base_text(name, _WORKDIR)
 
 
 # ------------------------------------------------------------------ mutations
-NUMBERS = ["0", "1", "2", "-1", "3", "4", "7", "8", "9", "2.5", "1e3", "0.0", "-0", "1e-9",
-           "  1.0000000e+00", "nan", "inf", "1_0", "4.0"]
-KEYWORDS = ["nep3", "nep4", "nep5", "nep4_zbl", "nep3_zbl", "nep4_charge1", "nep4_charge2",
-            "nep4_zbl_charge1", "nep4_dipole", "nep4_polarizability", "nep4_temperature",
-            "nep5_zbl", "nep4_vdw", "nep4_charge3", "nep5_charge1", "zbl", "cutoff", "n_max",
-            "basis_size", "l_max", "ANN", "Te", "Pb", "H", "O", "C", "Si", "Xx"]
 tokens = st.one_of(st.sampled_from(NUMBERS + KEYWORDS), st.text(max_size=6))
 garbage_line = st.one_of(st.sampled_from(NUMBERS + KEYWORDS + ["", " ", "ANN 2 0"]),
                          st.text(max_size=12),
@@ -122,48 +100,6 @@ def mutated_file(draw) -> tuple[str, str]:
     return name, "\n".join(lines)
 
 
-# ------------------------------------------------------------ independent reading
-def _number(token: str):
-    try:
-        return float(token)
-    except ValueError:
-        return token
-
-
-def _normal_header(lines: list[str]) -> list[list]:
-    """Header tokens as numbers where they are numbers, in a form both writers share."""
-    rows = []
-    for line in lines:
-        parts = [_number(t) for t in line.split()]
-        if parts and parts[0] == "l_max":
-            parts += [0.0] * (8 - len(parts))  # trailing flags default to 0
-        if parts and parts[0] == "ANN" and len(parts) == 2:
-            parts.append(0.0)  # "ANN N1" means one hidden layer
-        rows.append(parts)
-    return rows
-
-
-def _split_lines(text: str) -> list[str]:
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return lines
-
-
-def _check_exact(model, text: str, out: Path) -> None:
-    """The model holds exactly the file's numbers and writes them back."""
-    lines = _split_lines(text)
-    header = 7 if model.zbl is not None else 6
-    values = [float(line) for line in lines[header:]]
-    assert spec_values(model) == values
-    model.write(out)
-    written = _split_lines(out.read_text())
-    assert _normal_header(written[:header]) == _normal_header(lines[:header])
-    assert [float(line) for line in written[header:]] == round7(values).tolist()
-    again = read_model(out)
-    assert spec_values(again) == round7(values).tolist()
-
-
 @FUZZ
 @given(case=mutated_file())
 def test_mutated_model_files(case, tmp_path_factory):
@@ -177,7 +113,7 @@ def test_mutated_model_files(case, tmp_path_factory):
         assert str(error).startswith(str(path))
         assert error.line is None or 1 <= error.line <= len(text.split("\n")) + 1
         return
-    _check_exact(model, text, folder / "out.txt")
+    check_model_exact(model, text, folder / "out.txt")
 
 
 @FUZZ
@@ -194,25 +130,14 @@ def test_truncated_model_files(name, cut, tmp_path_factory):
         return
     # Only a cut inside the last number's line or its newline can still parse.
     assert len(prefix) > len(text) - 17
-    _check_exact(model, prefix, path.parent / "out.txt")
+    check_model_exact(model, prefix, path.parent / "out.txt")
 
 
 # -------------------------------------------------------------------- restart
-RESTART_BASE = random_model(("Te", "Pb"), seed=3, model_type="potential_with_charges",
-                            charge_mode=1, **TINY)
-
-
-def _restart_text() -> str:
-    n_rows = RESTART_BASE.n_ann_parameters + RESTART_BASE.n_descriptor_parameters
-    rng = np.random.default_rng(11)
-    return "".join(f"{m:15.7e} {s:15.7e}\n" for m, s in
-                   zip(rng.normal(size=n_rows), rng.uniform(0, 0.1, n_rows)))
-
-
 @FUZZ
 @given(data=st.data())
 def test_mutated_restart_files(data, tmp_path_factory):
-    lines = _restart_text().split("\n")
+    lines = restart_text().split("\n")
     for _ in range(data.draw(st.integers(1, 3))):
         lines = data.draw(mutation(lines))
     text = "\n".join(lines)
@@ -226,11 +151,4 @@ def test_mutated_restart_files(data, tmp_path_factory):
         assert str(error).startswith(str(path))
         assert model.restart_parameters is None
         return
-    table = [[float(v) for v in line.split()] for line in _split_lines(text)]
-    r = model.restart_parameters
-    for column, which in ((0, "mu"), (1, "sigma")):
-        assert spec_fitted_vector(model, r[f"ann_{which}"], r[f"radial_descriptor_{which}"],
-                                  r[f"angular_descriptor_{which}"]) == [row[column] for row in table]
-    model.write_restart(folder / "out.restart")
-    written = np.loadtxt(folder / "out.restart")
-    np.testing.assert_array_equal(written, round7(np.array(table)))
+    check_restart_exact(model, text, folder)
