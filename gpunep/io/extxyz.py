@@ -192,9 +192,8 @@ def _frame_text(lines: "_Lines", header: str, frame: int) -> tuple[str, dict]:
         raise ValueError(f"{path}, line {first}: frame {frame} is truncated: the file ends after "
                          "its atom count")
     refuse_other_blank(comment, path, first + 1)
-    check_comment_numbers(comment, path, first + 1, frame)
-    comment = _SIX_COMPONENTS.sub(_expand_six, comment)
     info = _comment_keys(comment, path, first, frame)
+    comment = _SIX_COMPONENTS.sub(_expand_six, comment)
     columns = declared_columns(str(info.get("Properties", "species:S:1:pos:R:3")), path, first + 1, frame)
     atom_lines = _atom_lines(lines, n_atoms, columns.count, frame)
     check_atom_lines(columns, atom_lines, path, first + 2, frame)
@@ -275,13 +274,18 @@ def _atom_count(header: str, path: Path, line: int, frame: int) -> int:
 
 
 def _comment_keys(comment: str, path: Path, first: int, frame: int) -> dict:
-    """The key=value pairs of a frame's comment line, as ASE parses them."""
+    """The key=value pairs of a frame's comment line, as ASE parses them (6-component
+    tensors expanded); numbers GPUMD refuses are refused (naming the key), also where
+    ASE's own error would say less."""
     from ase.io.extxyz import key_val_str_to_dict
 
     try:
-        return key_val_str_to_dict(comment.strip())
+        info = key_val_str_to_dict(_SIX_COMPONENTS.sub(_expand_six, comment).strip())
     except Exception as exc:  # ASE raises several types for malformed values
+        check_comment_numbers(comment, None, path, first + 1, frame)
         raise ValueError(f"{path}, line {first + 1}: frame {frame}: {exc}") from exc
+    check_comment_numbers(comment, info, path, first + 1, frame)
+    return info
 
 
 def _expand_six(match: re.Match) -> str:

@@ -18,15 +18,16 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from gpunep.model.c_text import (C_BLANKS, C_INTEGER, C_REAL, describe_character, other_blank,
                                  split_blanks)
 
 NUMERIC_KEYS = ("energy", "virial", "virials", "stress", "Lattice", "charge", "dipole", "pol")
 """Comment-line keys gpunep reads as numbers."""
 
+_DIGIT_GROUPS = re.compile(r"[0-9]_[0-9]")  # what Python's int() and float() read as 1000 in 1_000
 _CLOSING = {'"': '"', "'": "'", "{": "}", "[": "]"}
-# Outside these, Python's int() and float() read a token exactly when C does.
-_PYTHON_ONLY_DIGITS = re.compile(r"[^\x00-\x7f]|_")
 _NUMERIC_TYPES = {"R": (C_REAL, "a real number"), "I": (C_INTEGER, "an integer")}
 
 
@@ -86,8 +87,16 @@ def comment_values(comment: str) -> dict[str, str | None]:
             for pieces in pairs if pieces != [""]}
 
 
-def check_comment_numbers(comment: str, path: Path, line: int, frame: int) -> None:
-    """Every value of :data:`NUMERIC_KEYS` is numbers in C's forms (not ``T``, ``1_000`` ...)."""
+def check_comment_numbers(comment: str, parsed: dict | None, path: Path, line: int, frame: int) -> None:
+    """Every value of :data:`NUMERIC_KEYS` in the comment line ``comment`` (line ``line``) is
+    numbers in C's forms, not ``T``, ``1_000`` ...; ``parsed`` is ASE's reading of the line
+    (None where ASE failed)."""
+    # In ASCII text without 1_0 or ',' Python reads a number exactly when C does, and the
+    # words ASE takes for values (T, F, True ...) it makes truth values: only otherwise is
+    # the slower scan of the line's characters needed, to name the token.
+    if (parsed is not None and comment.isascii() and not _DIGIT_GROUPS.search(comment) and "," not in comment
+            and not any(np.asarray(parsed[key]).dtype.kind == "b" for key in NUMERIC_KEYS if key in parsed)):
+        return
     for key, value in comment_values(comment).items():
         if key not in NUMERIC_KEYS:
             continue
@@ -108,11 +117,8 @@ class Columns:
 
     properties: str
     widths: tuple[tuple[str, int], ...]
-
-    @property
-    def count(self) -> int:
-        """The number of columns of an atom line."""
-        return sum(width for _, width in self.widths)
+    count: int
+    """The number of columns of an atom line."""
 
     def kinds(self) -> Iterator[str]:
         """Each column's type, in order."""
@@ -137,7 +143,8 @@ def declared_columns(properties: str, path: Path, line: int, frame: int) -> Colu
             raise ValueError(f"{where}: {name!r} has width {width!r}, not a positive whole number")
     if "pos" not in names or not {"species", "Z"} & set(names):
         raise ValueError(f"{where} lacks 'pos' or 'species'")
-    return Columns(properties, tuple((kind, int(width)) for kind, width in zip(fields[1::3], fields[2::3])))
+    widths = tuple((kind, int(width)) for kind, width in zip(fields[1::3], fields[2::3]))
+    return Columns(properties, widths, sum(width for _, width in widths))
 
 
 def check_atom_lines(columns: Columns, atom_lines: list[str], path: Path, first: int, frame: int) -> None:
@@ -147,7 +154,7 @@ def check_atom_lines(columns: Columns, atom_lines: list[str], path: Path, first:
     text = "".join(atom_lines)
     refuse_other_blank(text, path, first)
     # only non-ASCII characters and '_' make Python read a number C does not
-    plain = _PYTHON_ONLY_DIGITS.search(text) is None
+    plain = text.isascii() and "_" not in text
     for k, atom_line in enumerate(atom_lines):
         tokens = atom_line.split()  # no blanks but C's remain, so this is C's split
         if len(tokens) != columns.count:
