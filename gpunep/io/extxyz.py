@@ -192,12 +192,12 @@ def _frame_text(lines: "_Lines", header: str, frame: int) -> tuple[str, dict]:
         raise ValueError(f"{path}, line {first}: frame {frame} is truncated: the file ends after "
                          "its atom count")
     refuse_other_blank(comment, path, first + 1)
-    info = _comment_keys(comment, path, first, frame)
-    comment = _SIX_COMPONENTS.sub(_expand_six, comment)
+    expanded = _SIX_COMPONENTS.sub(_expand_six, comment)
+    info = _comment_keys(comment, expanded, path, first, frame)
     columns = declared_columns(str(info.get("Properties", "species:S:1:pos:R:3")), path, first + 1, frame)
     atom_lines = _atom_lines(lines, n_atoms, columns.count, frame)
     check_atom_lines(columns, atom_lines, path, first + 2, frame)
-    return header + comment + "".join(atom_lines), info
+    return header + expanded + "".join(atom_lines), info
 
 
 def _atom_lines(lines: "_Lines", n_atoms: int, n_columns: int, frame: int) -> list[str]:
@@ -273,14 +273,14 @@ def _atom_count(header: str, path: Path, line: int, frame: int) -> int:
     return n_atoms
 
 
-def _comment_keys(comment: str, path: Path, first: int, frame: int) -> dict:
-    """The key=value pairs of a frame's comment line, as ASE parses them (6-component
-    tensors expanded); numbers GPUMD refuses are refused (naming the key), also where
-    ASE's own error would say less."""
+def _comment_keys(comment: str, expanded: str, path: Path, first: int, frame: int) -> dict:
+    """The key=value pairs of a frame's comment line as ASE parses the ``expanded`` line
+    (6-component tensors as 9); numbers of the line as written that GPUMD refuses are
+    refused naming the key, also where ASE's own error would say less."""
     from ase.io.extxyz import key_val_str_to_dict
 
     try:
-        info = key_val_str_to_dict(_SIX_COMPONENTS.sub(_expand_six, comment).strip())
+        info = key_val_str_to_dict(expanded.strip())
     except Exception as exc:  # ASE raises several types for malformed values
         check_comment_numbers(comment, None, path, first + 1, frame)
         raise ValueError(f"{path}, line {first + 1}: frame {frame}: {exc}") from exc

@@ -50,7 +50,8 @@ def refuse_other_blank(text: str, path: Path, line: int) -> None:
     if at is None:
         return
     line_start = text.rfind("\n", 0, at) + 1
-    raise ValueError(f"{path}, line {line + text.count(chr(10), 0, at)}, column {at - line_start + 1}: "
+    number = line + text.count("\n", 0, at)
+    raise ValueError(f"{path}, line {number}, column {at - line_start + 1}: "
                      f"{describe_character(text[at])} is a blank to Python (and ASE) but not to GPUMD, "
                      "which reads it as part of a token; write a space instead")
 

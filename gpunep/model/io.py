@@ -482,8 +482,8 @@ def write_restart(model: ModelFields, filename: str | os.PathLike) -> None:
 
 # ------------------------------------------------------------------ nep.in
 def _nepfile_value(token: str) -> int | float | str:
-    """An integer, else a real, else a word: numbers in C's forms only, as GPUMD reads them
-    (``1_000`` or ``１２`` stay words, which a keyword that wants a number then refuses)."""
+    """An integer, else a real, else a word: numbers in C's forms only (``1_000`` and ``１２``
+    stay words, as for GPUMD, which refuses them where it wants a number)."""
     if C_INTEGER.fullmatch(token):
         return int(token)
     if C_REAL.fullmatch(token):
@@ -495,6 +495,9 @@ def read_nepfile(filename: str | os.PathLike) -> dict[str, Any]:
     """Read nep.in into ``{keyword: value}``; values with several fields become lists.
 
     ``#`` starts a comment. A keyword given twice is an error naming both lines.
+    Tokens are split at C's blanks only, and each value is an integer, else a
+    real, else a word, numbers read in C's forms
+    (docs/file-formats.md#text-as-gpumd-reads-it).
     """
     lines = _Lines(filename)
     params: dict[str, Any] = {}
