@@ -260,11 +260,11 @@ Outcome = tuple[str, str]
 
 
 def _decoded(data: bytes) -> str | None:
-    """The text every reader should see (UTF-8, a leading byte order mark dropped), or None."""
+    """The text every reader should see (UTF-8, the byte order marks opening it dropped), or None."""
     if BOM.startswith(data):
         return ""  # Python's utf-8-sig stream decoder drops a file that is only part of a BOM
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8").lstrip("\ufeff")
     except UnicodeDecodeError:
         return None
 

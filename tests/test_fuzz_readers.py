@@ -1,11 +1,9 @@
 """The file readers fuzzed: a few hundred seeded cases of benchmarks/fuzz_readers.py (issue 12).
 
-The full run (``python benchmarks/fuzz_readers.py``, 10,000 cases per reader)
-found the problems below. Each has a minimal reproducer here, marked
-``xfail(strict=True)``: it asserts what the reader should do, fails today, and
-turns into a failure of the suite (XPASS) once the reader is fixed, so that the
-mark and the entry of ``KNOWN_CAUSES`` are removed with the fix. Every other
-finding of the seeded run fails :func:`test_fuzzed_readers`.
+The first full run (``python benchmarks/fuzz_readers.py``, 10,000 cases per
+reader) found the problems below; each has a minimal reproducer here, which
+asserts the reader's fixed behaviour. A finding of the seeded run fails
+:func:`test_fuzzed_readers` unless ``KNOWN_CAUSES`` lists its cause.
 """
 
 from __future__ import annotations
@@ -26,19 +24,11 @@ from gpunep.model import read_nepfile, write_nepfile  # noqa: E402
 
 CASES_PER_READER = 50  # 200 in all: about 10 s here, within CI's budget
 
-#: causes (benchmarks/fuzz_readers.py's ``cause``) of the known findings -> their reproducer below
-KNOWN_CAUSES = {
-    "no answer: the reader kept reading": "test_huge_atom_count_refused_at_once",
-    "9-component virial read column-major (transposed)": "test_nine_component_virial_is_row_major",
-    "a word (T, F, True) read as a number": "test_energy_word_refused",
-    "a number only Python reads (1_000, non-ASCII digits)": "test_python_only_numbers_refused",
-    "a non-ASCII blank (NBSP, U+2028, \\x1c ...) taken as a separator": "test_non_ascii_blank_is_not_a_separator",
-    "a byte order mark inside the text": "test_nepfile_second_byte_order_mark_round_trip",
-    "a non-finite virial (a stress times an overflowing cell volume) accepted":
-        "test_stress_with_overflowing_volume_refused",
-}
-KNOWN = pytest.mark.xfail(strict=True, reason="known reader problem found by benchmarks/fuzz_readers.py "
-                                              "(issue 12); remove this mark with the fix")
+#: causes (benchmarks/fuzz_readers.py's ``cause``) of known findings -> their reproducer below.
+#: Empty: the findings of the first full run are fixed, and their reproducers assert the fixes.
+#: A new finding gets an entry here and a reproducer marked
+#: ``pytest.mark.xfail(strict=True)`` until its reader is fixed.
+KNOWN_CAUSES: dict[str, str] = {}
 
 
 def test_fuzzed_readers():
@@ -72,7 +62,6 @@ def _raise_timeout(signum, frame):
     raise _Timeout("still reading after 2 s")
 
 
-@KNOWN
 def test_huge_atom_count_refused_at_once(tmp_path):
     """An atom count far beyond the file: an error naming the file, not a read of 10^20 empty lines."""
     path = _xyz(tmp_path, "99999999999999999999\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3\n"
@@ -87,7 +76,6 @@ def test_huge_atom_count_refused_at_once(tmp_path):
         signal.signal(signal.SIGALRM, previous)
 
 
-@KNOWN
 def test_nine_component_virial_is_row_major(tmp_path):
     """gpunep.io.extxyz documents virial= as 9 components row-major (xx xy xz yx ...)."""
     path = _xyz(tmp_path, '1\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3 '
@@ -95,7 +83,6 @@ def test_nine_component_virial_is_row_major(tmp_path):
     np.testing.assert_array_equal(_read_all(path)[0].virial, [[1, 2, 3], [4, 5, 6], [7, 8, 9]])
 
 
-@KNOWN
 def test_energy_word_refused(tmp_path):
     """energy=T is not a number (ASE turns it into True, and float(True) is 1.0)."""
     path = _xyz(tmp_path, '1\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3 energy=T\nH 0 0 0\n')
@@ -103,7 +90,6 @@ def test_energy_word_refused(tmp_path):
         _read_all(path)
 
 
-@KNOWN
 @pytest.mark.parametrize("spelling", ["1_000", "١٢", "１２"])
 def test_python_only_numbers_refused(tmp_path, spelling):
     """Python's int() and float() read 1_000 and non-ASCII digits; GPUMD does not."""
@@ -114,7 +100,6 @@ def test_python_only_numbers_refused(tmp_path, spelling):
         _read_all(path)
 
 
-@KNOWN
 @pytest.mark.parametrize("blank", ["\u00a0", "\u2028", "\x1c"])
 def test_non_ascii_blank_is_not_a_separator(tmp_path, blank):
     """C++ streams (GPUMD) split tokens at ASCII blanks only; Python's str.split() also at NBSP etc."""
@@ -123,7 +108,6 @@ def test_non_ascii_blank_is_not_a_separator(tmp_path, blank):
         read_nepfile(tmp_path / "nep.in")  # one token: a keyword without a value
 
 
-@KNOWN
 def test_nepfile_second_byte_order_mark_round_trip(tmp_path):
     """A nep.in opening with two byte order marks: what is read is what is written back."""
     (tmp_path / "nep.in").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbftype 1 C\n")
@@ -133,7 +117,6 @@ def test_nepfile_second_byte_order_mark_round_trip(tmp_path):
     assert read_nepfile(tmp_path / "out" / "nep.in") == params
 
 
-@KNOWN
 def test_stress_with_overflowing_volume_refused(tmp_path):
     """A finite stress in a cell whose volume overflows gives an infinite virial: a non-finite
     reference, which gpunep.io.extxyz documents as an error naming the frame."""

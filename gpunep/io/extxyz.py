@@ -17,8 +17,11 @@ What a NEP data set stores per structure (docs/file-formats.md#extended-xyz-data
 ASE moves ``energy``, ``forces`` and ``stress`` into a SinglePointCalculator
 and rejects 6-component ``virial``/``stress`` strings, so extxyz files are
 split into frames here and such strings are expanded to 9 components before
-ASE parses them. Absent reference values are NaN; a reference that is
-present but not finite raises, naming the file and frame.
+ASE parses them; ASE's column-major reading of a 9-component ``virial=`` is
+turned back to the file's row-major order. Blanks and numbers are read as
+GPUMD reads them (:mod:`gpunep.io.extxyz_text`). Absent reference values are
+NaN; a reference that is present but not finite (a truth value ``T``, or a
+stress times a cell volume that overflows) raises, naming the file and frame.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 
 from gpunep.errors import StructureWarning
+from gpunep.io.extxyz_text import (atom_count, check_atom_lines, check_comment_numbers, declared_columns,
+                                   min_bytes, refuse_other_blank)
+from gpunep.model.c_text import C_BLANKS, strip_byte_order_marks
 from gpunep.properties import GPUMD_SIX, VOIGT_SIX, symmetric_from_six
 
 if TYPE_CHECKING:
@@ -157,23 +163,15 @@ def _iter_extxyz(path: Path, offset: int = 0, frame: int = 0, line_number: int =
             header = lines.next()
             if not header:
                 return
-            if not header.strip():
+            if not header.strip(C_BLANKS):
                 continue
             first = lines.number
-            n_atoms = _atom_count(header, path, first, frame)
-            comment = lines.next()
-            atom_lines = [lines.next() for _ in range(n_atoms)]
-            if not comment or (n_atoms and not atom_lines[-1]):
-                raise ValueError(f"{path}, line {first}: frame {frame} is truncated "
-                                 f"(expected {n_atoms} atom lines)")
-            comment = _SIX_COMPONENTS.sub(_expand_six, comment)
-            info = _comment_keys(comment, path, first, frame)
-            _check_columns(info, atom_lines, path, first, frame)
-            text = header + comment + "".join(atom_lines)
+            text, info = _frame_text(lines, header, frame)
             try:
                 atoms = ase.io.read(io.StringIO(text), format="extxyz")
             except Exception as exc:  # ASE raises many types; name the frame for the user
                 raise ValueError(f"{path}, line {first}: frame {frame}: {exc}") from exc
+            _virial_row_major(atoms)
             where = f"{path}, frame {frame} (line {first})"
             if not reported_missing_cell and "Lattice" not in info and "pbc" not in info:
                 warnings.warn(_MISSING_CELL.format(where=where, name=path.name), StructureWarning,
@@ -181,6 +179,55 @@ def _iter_extxyz(path: Path, offset: int = 0, frame: int = 0, line_number: int =
                 reported_missing_cell = True
             yield where, atoms
             frame += 1
+
+
+def _frame_text(lines: "_Lines", header: str, frame: int) -> tuple[str, dict]:
+    """The text of the frame that opens with ``header`` (just read), read on and checked
+    for ASE (:mod:`gpunep.io.extxyz_text`), 6-component tensors expanded; and its comment keys."""
+    path, first = lines.path, lines.number
+    refuse_other_blank(header, path, first)
+    n_atoms = _atom_count(header, path, first, frame)
+    comment = lines.next()
+    if not comment:
+        raise ValueError(f"{path}, line {first}: frame {frame} is truncated: the file ends after "
+                         "its atom count")
+    refuse_other_blank(comment, path, first + 1)
+    expanded = _SIX_COMPONENTS.sub(_expand_six, comment)
+    info = _comment_keys(comment, expanded, path, first, frame)
+    columns = declared_columns(str(info.get("Properties", "species:S:1:pos:R:3")), path, first + 1, frame)
+    atom_lines = _atom_lines(lines, n_atoms, columns.count, frame)
+    check_atom_lines(columns, atom_lines, path, first + 2, frame)
+    return header + expanded + "".join(atom_lines), info
+
+
+def _atom_lines(lines: "_Lines", n_atoms: int, n_columns: int, frame: int) -> list[str]:
+    """The ``n_atoms`` lines after a frame's comment line (just read). A count the rest of the
+    file cannot hold is refused before a line is read, so that a huge one costs nothing."""
+    truncated = (f"{lines.path}, line {lines.number - 1}: frame {frame} is truncated or its atom "
+                 f"count is wrong: it says {n_atoms} atoms")
+    left = lines.bytes_left()
+    if left < min_bytes(n_atoms, n_columns):
+        raise ValueError(f"{truncated}, but the {left} bytes after its comment line (line "
+                         f"{lines.number}) cannot hold {n_atoms} lines of {n_columns} columns")
+    atom_lines = []
+    for _ in range(n_atoms):
+        line = lines.next()
+        if not line:
+            raise ValueError(f"{truncated}, but the file ends after line {lines.number}, "
+                             f"{len(atom_lines)} atom lines on")
+        atom_lines.append(line)
+    return atom_lines
+
+
+def _virial_row_major(atoms: "Atoms") -> None:
+    """ASE reshapes a 9-component ``virial=`` column-major (Fortran order, as it does
+    ``Lattice=``); the file holds it row-major, xx xy xz yx ... (the 6-component form,
+    expanded to 9, is symmetric). A 9-component ``stress=`` needs nothing: ASE keeps six
+    Voigt components, xy yz zx taken from the file's 4th, 8th and 7th numbers, the ones
+    GPUMD keeps of an asymmetric stress or virial too."""
+    virial = atoms.info.get("virial")
+    if isinstance(virial, np.ndarray) and virial.shape == (3, 3):
+        atoms.info["virial"] = virial.T.copy()
 
 
 _MISSING_CELL = (
@@ -206,60 +253,39 @@ class _Lines:
             return ""
         self.number += 1
         try:
-            # a byte order mark may open the file (some Windows editors write one)
-            return raw.decode("utf-8-sig" if self.number == 1 else "utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValueError(f"{self.path}, line {self.number}: not UTF-8 text (byte "
                              f"0x{raw[exc.start]:02x} at column {exc.start + 1})") from None
+        # byte order marks may open the file (some Windows editors write one, or two)
+        return strip_byte_order_marks(text) if self.number == 1 else text
+
+    def bytes_left(self) -> int:
+        """The number of bytes after the lines read so far."""
+        return os.fstat(self.handle.fileno()).st_size - self.handle.tell()
 
 
 def _atom_count(header: str, path: Path, line: int, frame: int) -> int:
-    try:
-        n_atoms = int(header.split()[0])
-    except ValueError:
-        n_atoms = -1
-    if n_atoms < 0:
+    n_atoms = atom_count(header)
+    if n_atoms is None:
         raise ValueError(f"{path}, line {line}: expected the atom count of frame {frame}, "
-                         f"got {header.strip()[:60]!r}")
+                         f"got {header.strip(C_BLANKS)[:60]!r}")
     return n_atoms
 
 
-def _comment_keys(comment: str, path: Path, first: int, frame: int) -> dict:
-    """The key=value pairs of a frame's comment line, as ASE parses them."""
+def _comment_keys(comment: str, expanded: str, path: Path, first: int, frame: int) -> dict:
+    """The key=value pairs of a frame's comment line as ASE parses the ``expanded`` line
+    (6-component tensors as 9); numbers of the line as written that GPUMD refuses are
+    refused naming the key, also where ASE's own error would say less."""
     from ase.io.extxyz import key_val_str_to_dict
 
     try:
-        return key_val_str_to_dict(comment.strip())
+        info = key_val_str_to_dict(expanded.strip())
     except Exception as exc:  # ASE raises several types for malformed values
+        check_comment_numbers(comment, None, path, first + 1, frame)
         raise ValueError(f"{path}, line {first + 1}: frame {frame}: {exc}") from exc
-
-
-def _check_columns(info: dict, atom_lines: list[str], path: Path, first: int, frame: int) -> None:
-    """Each atom line has the columns ``Properties=`` declares (``name:type:width`` triples).
-
-    ASE itself reads a triple without its width, or atom lines with too few
-    or too many columns, without complaint (e.g. all positions zero).
-    """
-    properties = str(info.get("Properties", "species:S:1:pos:R:3"))
-    fields = properties.split(":")
-    where = f"{path}, line {first + 1}: frame {frame}: Properties={properties}"
-    if len(fields) % 3:
-        raise ValueError(f"{where} is not a list of name:type:width triples "
-                         "(e.g. species:S:1:pos:R:3:force:R:3)")
-    names = fields[0::3]
-    for name, kind, width in zip(names, fields[1::3], fields[2::3]):
-        if kind not in ("S", "R", "I", "L"):
-            raise ValueError(f"{where}: {name!r} has type {kind!r}, not one of S, R, I, L")
-        if not (width.isdigit() and int(width) > 0):
-            raise ValueError(f"{where}: {name!r} has width {width!r}, not a positive whole number")
-    if "pos" not in names or not {"species", "Z"} & set(names):
-        raise ValueError(f"{where} lacks 'pos' or 'species'")
-    columns = sum(int(width) for width in fields[2::3])
-    for k, line in enumerate(atom_lines):
-        found = len(line.split())
-        if found != columns:
-            raise ValueError(f"{path}, line {first + 2 + k}: frame {frame}, atom {k}: {found} "
-                             f"columns, but Properties={properties} declares {columns}")
+    check_comment_numbers(comment, info, path, first + 1, frame)
+    return info
 
 
 def _expand_six(match: re.Match) -> str:
@@ -287,11 +313,14 @@ def _virial(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
     if stress is None:
         return np.full((3, 3), np.nan)
     matrix = _tensor(stress, VOIGT_SIX, "stress", where)
-    volume = abs(float(np.linalg.det(atoms.get_cell()[:])))
-    if volume == 0.0:
-        raise ValueError(f"{where}: a stress is given but the cell has no volume, "
+    with np.errstate(all="ignore"):  # an overflowing cell is reported below
+        volume = abs(float(np.linalg.det(atoms.get_cell()[:])))
+        virial = -matrix * volume  # ASE stress = -W / V (docs/README.md#virial-and-stress)
+    if volume == 0.0 or not np.isfinite(volume):
+        raise ValueError(f"{where}: a stress is given but the cell volume is {volume}, "
                          "so it cannot be turned into a virial")
-    return -matrix * volume  # ASE stress = -W / V (docs/README.md#virial-and-stress)
+    _check_finite(virial, "virial (-stress times the cell volume)", where)
+    return virial
 
 
 def _dipole(atoms: "Atoms", results: dict, where: str) -> np.ndarray:
@@ -334,7 +363,7 @@ def _tensor(value, order, name: str, where: str) -> np.ndarray:
     Virials and polarizabilities (GPUMD order) and stresses (Voigt order) come
     in either form.
     """
-    values = np.asarray(value, dtype=np.float64).reshape(-1)
+    values = _float_array(value, name, where).reshape(-1)
     if values.size == 6:
         matrix = symmetric_from_six(values, order)
     elif values.size == 9:
@@ -346,6 +375,8 @@ def _tensor(value, order, name: str, where: str) -> np.ndarray:
 
 
 def _float_array(value, name: str, where: str) -> np.ndarray:
+    if np.asarray(value).dtype.kind == "b":
+        raise ValueError(f"{where}: {name}={value!r} holds truth values, not numbers")
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -355,6 +386,8 @@ def _float_array(value, name: str, where: str) -> np.ndarray:
 def _scalar(value, name: str, where: str) -> float:
     if value is None:
         return float("nan")
+    if isinstance(value, (bool, np.bool_)):  # float(True) would be 1.0
+        raise ValueError(f"{where}: {name}={value!r} is a truth value, not a number")
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from gpunep.io.extxyz import _EXTXYZ_SUFFIXES, _iter_extxyz
+from gpunep.io.extxyz_text import atom_count, min_bytes
+from gpunep.model.c_text import C_BLANKS, strip_byte_order_marks
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -79,17 +81,17 @@ def frame_starts(path: str | os.PathLike) -> Iterator[FrameStart]:
         frame = 0
         while True:
             offset = handle.tell()
-            header = handle.readline()
-            if not header:
+            header = _header_text(handle.readline(), offset)
+            if header is None:
                 return
-            if not header.strip():
+            if not header.strip(C_BLANKS):
                 line_number += 1
                 continue
-            if offset == 0:
-                header = header.removeprefix(b"\xef\xbb\xbf")  # a byte order mark, as the reader allows
-            n_atoms = _atom_count(header)
-            skipped = 0 if n_atoms is None else sum(1 for _ in islice(handle, n_atoms + 1))
-            if n_atoms is None or skipped < n_atoms + 1:
+            n_atoms = atom_count(header)
+            # a count the rest of the file cannot hold ends the scan before a line is read
+            fits = n_atoms is not None and _bytes_left(handle) >= min_bytes(n_atoms, 1)
+            skipped = sum(1 for _ in islice(handle, n_atoms + 1)) if fits else 0
+            if not fits or skipped < n_atoms + 1:
                 yield FrameStart(offset, frame, line_number, None)
                 return
             yield FrameStart(offset, frame, line_number, n_atoms)
@@ -97,9 +99,14 @@ def frame_starts(path: str | os.PathLike) -> Iterator[FrameStart]:
             frame += 1
 
 
-def _atom_count(header: bytes) -> int | None:
-    try:
-        count = int(header.split()[0])
-    except ValueError:
+def _header_text(raw: bytes, offset: int) -> str | None:
+    """A frame's first line as the reader decodes it (None at the end of the file); text
+    that is not UTF-8 reads as no count, for the reader to report."""
+    if not raw:
         return None
-    return count if count >= 0 else None
+    text = raw.decode("utf-8", errors="replace")
+    return strip_byte_order_marks(text) if offset == 0 else text
+
+
+def _bytes_left(handle) -> int:
+    return os.fstat(handle.fileno()).st_size - handle.tell()

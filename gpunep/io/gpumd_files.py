@@ -198,11 +198,12 @@ def write_structures(result: "PredictionResult", path: str | os.PathLike) -> Pat
                       cell=result.cells[s], pbc=result.pbc[s])
         if result.config_types[s]:
             atoms.info["config_type"] = result.config_types[s]
-        for key, value in (("energy", ref.energy[s]), ("virial", ref.virial[s]),
+        for key, value in (("energy", ref.energy[s]), ("virial", ref.virial[s].reshape(9)),
                            ("charge", ref.charge[s]), ("dipole", ref.dipole[s]),
                            ("pol", ref.polarizability[s].reshape(9))):
             if np.all(np.isfinite(value)):
-                # numpy arrays: ASE writes them as plain numbers (the virial, a 3x3 it knows, as nine)
+                # numpy arrays: ASE writes them as plain numbers; tensors flattened row-major
+                # here, as the file holds them (ASE would flatten a 3x3 virial column-major)
                 atoms.info[key] = np.array(value) if np.ndim(value) else float(value)
         for key, value in (("force", ref.forces[atoms_slice]), ("bec", ref.bec[atoms_slice])):
             if np.all(np.isfinite(value)):

@@ -19,14 +19,13 @@ import numpy as np
 
 from gpunep.errors import ModelFileError
 from gpunep.model import layout
+from gpunep.model.c_text import (C_DECIMAL, C_INTEGER, C_REAL, describe_character, other_blank,
+                                 split_blanks, strip_byte_order_marks)
 from gpunep.model.elements import ELEMENTS
 from gpunep.model.fields import ModelFields, _l_max_fields
 
 _TOKEN = re.compile(r"^nep([345])(_zbl)?(_temperature|_dipole|_polarizability|_charge\d|"
                     r"_vdw|_charge_vdw)?$")
-# What C's strtod/stoi read as a decimal number. Python's float() also takes
-# "1_0", "infinity" and non-ASCII digits, which GPUMD would read differently.
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _SUFFIX_TYPE = {None: "potential", "_temperature": "temperature", "_dipole": "dipole",
                 "_polarizability": "polarizability", "_charge1": "potential_with_charges",
                 "_charge2": "potential_with_charges"}
@@ -43,6 +42,8 @@ class _Lines:
                 text = handle.read()
         except UnicodeDecodeError as exc:
             raise ModelFileError(self.filename, f"not a text file ({exc.reason})") from None
+        text = strip_byte_order_marks(text)  # a second one, left by an editor that added one again
+        self._refuse_byte_order_mark(text)
         # Lines end at \n (or \r\n) only, as in GPUMD and every editor; str.splitlines
         # would also split at \f, \x1c, \u2028 ... and misnumber the lines.
         self.lines = text.split("\n")
@@ -51,20 +52,37 @@ class _Lines:
         if self.lines and self.lines[-1] == "":
             self.lines.pop()
 
+    def _refuse_byte_order_mark(self, text: str) -> None:
+        """A byte order mark after the file's start is invisible text GPUMD would take into a
+        token; read back after a write it could open the file and vanish, so it is refused."""
+        at = text.find("\ufeff")
+        if at >= 0:
+            line_start = text.rfind("\n", 0, at) + 1
+            raise self.error(text.count("\n", 0, at) + 1,
+                             f"a byte order mark (U+FEFF) at column {at - line_start + 1}; "
+                             "only the start of a file may hold one")
+
     def error(self, line: int | None, message: str) -> ModelFileError:
         return ModelFileError(self.filename, message, line)
 
     def number(self, token: str, line: int, what: str, kind: Callable = float) -> Any:
         try:
-            if not _NUMBER.fullmatch(token):
+            if not C_DECIMAL.fullmatch(token):
                 raise ValueError(token)
             value = kind(token)
         except ValueError:
             raise self.error(line, f"{what}: expected {'an integer' if kind is int else 'a number'}, "
-                                   f"got {token!r}") from None
+                                   f"got {token!r}{_blank_hint(token)}") from None
         if kind is float and not math.isfinite(value):
             raise self.error(line, f"{what}: value {token!r} is not finite")
         return value
+
+
+def _blank_hint(token: str) -> str:
+    """For an error about ``token``: the blank inside it that Python splits at and GPUMD does not."""
+    at = other_blank(token)
+    return "" if at is None else (f" (it holds {describe_character(token[at])}, a blank GPUMD "
+                                  "does not split at)")
 
 
 def _integer(lines: _Lines, token: str, line: int, what: str, minimum: int = 0) -> int:
@@ -77,10 +95,11 @@ def _integer(lines: _Lines, token: str, line: int, what: str, minimum: int = 0) 
 def _header_line(lines: _Lines, index: int, keyword: str, counts: tuple[int, ...]) -> list[str]:
     if index >= len(lines.lines):
         raise lines.error(index + 1, f"file ends before the '{keyword}' header line")
-    tokens = lines.lines[index].split()
+    tokens = split_blanks(lines.lines[index])
     if not tokens or tokens[0] != keyword:
         found = tokens[0] if tokens else "an empty line"
-        raise lines.error(index + 1, f"expected the '{keyword}' header line, found {found!r}")
+        raise lines.error(index + 1, f"expected the '{keyword}' header line, found {found!r}"
+                                     f"{_blank_hint(found)}")
     if len(tokens) not in counts:
         expected = " or ".join(str(c) for c in counts)
         raise lines.error(index + 1, f"'{keyword}' line has {len(tokens)} fields, expected {expected}")
@@ -143,7 +162,7 @@ def _parse_model_line(lines: _Lines) -> tuple[dict[str, Any], bool]:
     """The first line (``nep4_zbl 2 Te Pb``): version, model type, species; and whether a zbl line follows."""
     if not lines.lines:
         raise lines.error(None, "the file is empty")
-    tokens = lines.lines[0].split()
+    tokens = split_blanks(lines.lines[0])
     if not tokens:
         raise lines.error(1, "expected 'nep<version>[_zbl][_suffix] <number of types> <symbols>'")
     match = _TOKEN.match(tokens[0])
@@ -250,7 +269,7 @@ def _number_rows(lines: _Lines, rows: list[str], first_line: int, names: tuple[s
     table = np.empty((len(rows), width))
     for offset, row in enumerate(rows):
         line = first_line + offset
-        fields = row.split()
+        fields = split_blanks(row)
         if len(fields) != width:
             raise lines.error(line, f"expected {expected}, found {len(fields)} fields")
         table[offset] = [lines.number(token, line, name) for token, name in zip(fields, names)]
@@ -463,11 +482,12 @@ def write_restart(model: ModelFields, filename: str | os.PathLike) -> None:
 
 # ------------------------------------------------------------------ nep.in
 def _nepfile_value(token: str) -> int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(token)
-        except ValueError:
-            pass
+    """An integer, else a real, else a word: numbers in C's forms only (``1_000`` and ``１２``
+    stay words, as for GPUMD, which refuses them where it wants a number)."""
+    if C_INTEGER.fullmatch(token):
+        return int(token)
+    if C_REAL.fullmatch(token):
+        return float(token)
     return token
 
 
@@ -475,19 +495,22 @@ def read_nepfile(filename: str | os.PathLike) -> dict[str, Any]:
     """Read nep.in into ``{keyword: value}``; values with several fields become lists.
 
     ``#`` starts a comment. A keyword given twice is an error naming both lines.
+    Tokens are split at C's blanks only, and each value is an integer, else a
+    real, else a word, numbers read in C's forms
+    (docs/file-formats.md#text-as-gpumd-reads-it).
     """
     lines = _Lines(filename)
     params: dict[str, Any] = {}
     seen: dict[str, int] = {}
     for number, text in enumerate(lines.lines, start=1):
-        tokens = text.split("#", 1)[0].split()
+        tokens = split_blanks(text.split("#", 1)[0])
         if not tokens:
             continue
         keyword = tokens[0]
         if keyword in seen:
             raise lines.error(number, f"keyword {keyword!r} repeats (first on line {seen[keyword]})")
         if len(tokens) == 1:
-            raise lines.error(number, f"keyword {keyword!r} has no value")
+            raise lines.error(number, f"keyword {keyword!r} has no value{_blank_hint(keyword)}")
         seen[keyword] = number
         values = [_nepfile_value(tok) for tok in tokens[1:]]
         params[keyword] = values[0] if len(values) == 1 else values

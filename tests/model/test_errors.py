@@ -172,7 +172,8 @@ def test_header_cut_short(nep4, tmp_path, keep, line, keyword):
     ("--1", "expected a number, got '--1'"),
     ("1.0 2.0", "expected one number per line, found 2 fields"),
     ("", "expected one number per line, found 0 fields"),
-    ("1.0\u20282.0", "found 2 fields"),  # a Unicode line separator is not a line break
+    # a Unicode line separator is neither a line break nor (as for GPUMD) a blank between tokens
+    ("1.0\u20282.0", r"expected a number, got '1\.0\\u20282\.0' \(it holds U\+2028, a blank GPUMD"),
 ])
 def test_bad_value_line(nep4, tmp_path, text, match):
     lines = list(nep4)
@@ -271,6 +272,49 @@ def test_nepfile_errors(tmp_path):
     _expect(path, 4, "keyword 'neuron' repeats \\(first on line 3\\)", reader=read_nepfile)
     path = _write(tmp_path, ["type 2 Te Pb", "prediction   # no value"], "nep.in")
     _expect(path, 2, "keyword 'prediction' has no value", reader=read_nepfile)
+
+
+# ------------------------------------------------------- text as GPUMD reads it
+def test_byte_order_marks_open_a_file_and_nowhere_else(nep4, tmp_path):
+    """Marks opening the file are dropped (an editor may add one to a file that has one);
+    one further on is invisible text inside a token, an error naming its line and column."""
+    plain = read_model(_write(tmp_path, nep4, "plain.txt"))
+    twice = tmp_path / "twice.txt"
+    twice.write_bytes(b"\xef\xbb\xbf" * 2 + _write(tmp_path, nep4).read_bytes())
+    np.testing.assert_array_equal(read_model(twice).q_scaler, plain.q_scaler)
+    lines = list(nep4)
+    lines[1] = "cutoff\ufeff " + lines[1].removeprefix("cutoff ")
+    _expect(_write(tmp_path, lines), 2, "a byte order mark \\(U\\+FEFF\\) at column 7; only the start")
+    _expect(_write(tmp_path, ["type 1 C", " \ufeffneuron 30"], "nep.in"), 2, "at column 2",
+            reader=read_nepfile)
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u2028", "\x1c", "\u3000"])
+def test_a_blank_only_python_splits_at_is_inside_its_token(nep4, tmp_path, blank):
+    """GPUMD's C++ streams split at C's blanks only: 'cutoff<NBSP>8' is one token."""
+    lines = list(nep4)
+    lines[6] = lines[6].strip() + blank
+    error = _expect(_write(tmp_path, lines), 7, "parameter value: expected a number")
+    assert f"it holds U+{ord(blank):04X}" in str(error)
+    lines = list(nep4)
+    lines[3] = lines[3].replace(" ", blank, 1)  # 'basis_size<blank>...'
+    error = _expect(_write(tmp_path, lines), 4, "expected the 'basis_size' header line")
+    assert f"it holds U+{ord(blank):04X}" in str(error)
+    path = _write(tmp_path, ["type 1 C", f"neuron 30{blank}"], "nep.in")
+    assert read_nepfile(path) == {"type": [1, "C"], "neuron": f"30{blank}"}  # a word, as for GPUMD
+
+
+def test_nepfile_numbers_are_c_numbers(tmp_path):
+    """Integer, else real (C's forms, nan and inf too), else word; written back the same."""
+    path = _write(tmp_path, ["a 12 -3 +4", "b 1.5 1e3 .5 -inf nan", "c 1_000 0x10 ١٢ 1e"], "nep.in")
+    params = read_nepfile(path)
+    assert params["a"] == [12, -3, 4] and all(type(v) is int for v in params["a"])
+    assert params["b"][:4] == [1.5, 1000.0, 0.5, -np.inf] and np.isnan(params["b"][4])
+    assert params["c"] == ["1_000", "0x10", "١٢", "1e"]
+    (tmp_path / "out").mkdir()
+    write_nepfile(params, tmp_path / "out")
+    again = read_nepfile(tmp_path / "out" / "nep.in")
+    assert again["a"] == params["a"] and again["c"] == params["c"] and again["b"][:4] == params["b"][:4]
 
 
 # ---------------------------------------------------------------------- writers
