@@ -60,6 +60,7 @@ _MODULE_NAMES = ("cupy", "cupy.cuda", "cupy.cuda.runtime", "cupy.cuda.compiler",
                  "cupy.cuda.nvrtc", "cupy.cuda.memory")
 _DEFAULT_MEMORY = 8 * 2**30
 _POOL_ROUNDING = 512  # CuPy rounds allocations up to 512 bytes
+_DLPACK_CUDA = 2  # dlpack.h kDLCUDA: what a CuPy array reports as its device type
 
 
 class StandinLaunchError(RuntimeError):
@@ -173,6 +174,8 @@ class _Flags:
 class ndarray:  # noqa: N801 - CuPy's name
     """A device array: host memory standing for device memory, on one device."""
 
+    __module__ = "cupy"  # as type(cupy_array).__module__ reads, so libraries recognise it
+
     __array_priority__ = 100.0
     __hash__ = None  # type: ignore[assignment]
 
@@ -198,6 +201,9 @@ class ndarray:  # noqa: N801 - CuPy's name
     @property
     def device(self) -> "_Device":
         return _Device(self._state, self._device)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (_DLPACK_CUDA, self._device)
 
     def __len__(self) -> int:
         return len(self._data)
@@ -374,7 +380,7 @@ def _index(state: _State, key: Any) -> tuple[tuple, bool]:
 
 # ------------------------------------------------------------------- module functions
 def _device_array(state: _State, data: np.ndarray) -> ndarray:
-    return ndarray(np.ascontiguousarray(data), state.current, state)
+    return ndarray(np.asarray(data, order="C"), state.current, state)  # 0-d stays 0-d, as in CuPy
 
 
 def _functions(state: _State) -> dict[str, Any]:
