@@ -16,7 +16,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ase import Atoms
 
     from gpunep.backends.base import Backend
+    from gpunep.backends.kernel import KernelBackend
 
 #: fraction of the free memory a batch may use (GPU: free device memory; host: available RAM)
 GPU_MEMORY_FRACTION = 0.5
@@ -206,21 +207,41 @@ def _named(where: str, exc: Exception) -> StructureError:
 
 def evaluate_batch(engine: "Backend", batch: Batch, descriptors: bool, planner: BatchPlanner) -> BatchResult:
     """Evaluate ``batch``; on out-of-memory split it in halves and retry each half."""
+    def run(part: Batch) -> list[BatchResult]:
+        return [engine.evaluate(part, descriptors=descriptors, per_atom=PER_ATOM_KEPT)]
+
+    return _halving_on_memory(run, engine.name, batch, planner)[0]
+
+
+def evaluate_batch_members(engine: "KernelBackend", batch: Batch, members: Sequence[Model],
+                           planner: BatchPlanner) -> list[BatchResult]:
+    """Energies and forces of ``batch`` for each committee member in one pass
+    (:meth:`~gpunep.backends.kernel.KernelBackend.evaluate_members`); halved on out-of-memory."""
+    def run(part: Batch) -> list[BatchResult]:
+        return engine.evaluate_members(part, members, per_atom=False)
+
+    return _halving_on_memory(run, engine.name, batch, planner)
+
+
+def _halving_on_memory(run: Callable[[Batch], list[BatchResult]], backend: str, batch: Batch,
+                       planner: BatchPlanner) -> list[BatchResult]:
     try:
-        result = engine.evaluate(batch, descriptors=descriptors, per_atom=PER_ATOM_KEPT)
+        results = run(batch)
     except Exception as exc:
         if not _is_out_of_memory(exc):
             raise
         if batch.n_structures == 1:
             raise MemoryError(
-                f"the {engine.name} backend ran out of memory on a single structure of "
+                f"the {backend} backend ran out of memory on a single structure of "
                 f"{batch.n_atoms} atoms; try another backend or free memory") from exc
         planner.shrink(batch.n_atoms)
         half = batch.n_structures // 2
-        parts = [batch.subset(0, half), batch.subset(half, batch.n_structures)]
-        return _concat_results([evaluate_batch(engine, part, descriptors, planner) for part in parts])
-    result.check_finite()
-    return result
+        halves = [_halving_on_memory(run, backend, part, planner)
+                  for part in (batch.subset(0, half), batch.subset(half, batch.n_structures))]
+        return [_concat_results([first, second]) for first, second in zip(*halves)]
+    for result in results:
+        result.check_finite()
+    return results
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

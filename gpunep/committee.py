@@ -1,7 +1,8 @@
 """Committees of NEP models on a whole data set, for active learning: :func:`predict_committee`.
 
-Every member evaluates every structure with its own backend (one neighbor
-list per member), in one process or on a Dask cluster
+Members of one architecture share each batch's packing and neighbor lists
+(:func:`gpunep.committee_spread.member_predictions`); others are evaluated
+each by its own backend; in one process or on a Dask cluster
 (:mod:`gpunep.distributed`); the spread and the definitions it follows are
 :mod:`gpunep.committee_spread` (docs/committee.md#gpumds-two-definitions).
 """
@@ -41,7 +42,7 @@ def predict_committee(
         paths) that give energies and forces, e.g. trained with different seeds
     structures : as for :func:`gpunep.predict` (Atoms, a list or iterable, or a file)
     backend, precision, batch_size, progress, kspace, mean_d_correction : as
-        for :func:`gpunep.predict`; every member gets its own backend
+        for :func:`gpunep.predict`
     variance : ``'population'`` (divide by M: GPUMD's ``active`` code; default)
         or ``'sample'`` (divide by M - 1: GPUMD's documentation); see
         :mod:`gpunep.committee_spread` for the formulas

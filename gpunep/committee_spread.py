@@ -27,8 +27,10 @@ The spreads are computed from the differences to the first member
 (mathematically the same; the deviations never cancel catastrophically,
 and a committee of identical models gives exactly 0).
 
-Every member is evaluated by its own backend (one neighbor list per member).
-The mathematics: docs/committee.md#gpumds-two-definitions.
+Members of one architecture (the same species, descriptor sizes, neurons
+and cutoffs: a committee trained alike) are evaluated in one pass, sharing
+the packed structures and neighbor lists (:func:`member_predictions`);
+others each by its own backend. The mathematics: docs/committee.md#gpumds-two-definitions.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from gpunep.batching import BatchPlanner, evaluate_batch, pack_labelled
+from gpunep.backends.kernel import KernelBackend
+from gpunep.batching import BatchPlanner, evaluate_batch, evaluate_batch_members, pack_labelled
 from gpunep.model import Model, read_model
 
 if TYPE_CHECKING:
@@ -227,23 +230,51 @@ def committee_members(models: Sequence[Model | str | os.PathLike]) -> list[Model
 
 def evaluate_committee(engines: Sequence["Backend"], members: Sequence[Model], labels: list[str],
                        atoms_list: list["Atoms"], variance: str, batch_size: int | str) -> CommitteeResult:
-    """The committee on one piece of a data set: every member evaluates it with its own backend
-    (in batches under its memory budget), then :func:`committee_spread`."""
-    energy, forces = [], []
-    for engine, model in zip(engines, members):
-        planner = BatchPlanner(model, engine, batch_size)
-        results = [evaluate_batch(engine, pack_labelled(atoms, names, model), False, planner)
-                   for names, atoms in planner.batches(iter(zip(labels, atoms_list)))]
-        energy.append(np.concatenate([r.energy for r in results]))
-        forces.append(np.concatenate([r.forces for r in results]))
+    """The committee on one piece of a data set (:func:`member_predictions`), then
+    :func:`committee_spread`."""
+    energy, forces = member_predictions(engines, members, labels, atoms_list, batch_size)
     offsets = _offsets(np.array([len(a) for a in atoms_list]))
-    energy_std, force_std, max_force_std = committee_spread(np.array(energy), np.array(forces), offsets,
-                                                            variance)
+    energy_std, force_std, max_force_std = committee_spread(energy, forces, offsets, variance)
     return CommitteeResult(
         numbers=np.concatenate([a.numbers for a in atoms_list]),
         positions=np.concatenate([a.positions for a in atoms_list]),
         cells=np.array([a.cell[:] for a in atoms_list]).reshape(-1, 3, 3),
         pbc=np.array([a.pbc for a in atoms_list], dtype=bool).reshape(-1, 3), offsets=offsets,
         config_types=[str(a.info.get("config_type", "")) for a in atoms_list],
-        energy=np.array(energy), energy_std=energy_std, force_std=force_std,
+        energy=energy, energy_std=energy_std, force_std=force_std,
         max_force_std=max_force_std, variance=variance, indices=np.arange(len(atoms_list)))
+
+
+def member_predictions(engines: Sequence["Backend"], members: Sequence[Model], labels: list[str],
+                       atoms_list: list["Atoms"], batch_size: int | str) -> tuple[np.ndarray, np.ndarray]:
+    """(M, S) energies and (M, N, 3) forces of every member on ``atoms_list``, in batches
+    under the memory budget.
+
+    Members that share the first's kernels and cutoffs (:func:`one_pass_backend`) are
+    evaluated in one pass per batch: the structures packed once, one set of neighbor
+    lists, then each member's potential. Others are evaluated member by member, each
+    with its own backend. Both give each member's numbers bitwise.
+    """
+    engine = one_pass_backend(engines, members)
+    if engine is not None:
+        planner = BatchPlanner(members[0], engine, batch_size)
+        pieces = [evaluate_batch_members(engine, pack_labelled(atoms, names, members[0]), members, planner)
+                  for names, atoms in planner.batches(iter(zip(labels, atoms_list)))]
+        runs = [[piece[m] for piece in pieces] for m in range(len(members))]
+    else:
+        runs = []
+        for engine, model in zip(engines, members):
+            planner = BatchPlanner(model, engine, batch_size)
+            runs.append([evaluate_batch(engine, pack_labelled(atoms, names, model), False, planner)
+                         for names, atoms in planner.batches(iter(zip(labels, atoms_list)))])
+    return (np.array([np.concatenate([r.energy for r in run]) for run in runs]),
+            np.array([np.concatenate([r.forces for r in run]) for run in runs]))
+
+
+def one_pass_backend(engines: Sequence["Backend"], members: Sequence[Model]) -> KernelBackend | None:
+    """The first member's backend when it can evaluate every member in one pass (a
+    kernel backend, members of one architecture, species and cutoffs), else None."""
+    first = engines[0]
+    if not isinstance(first, KernelBackend):
+        return None
+    return first if all(first.cannot_share(m) is None for m in members[1:]) else None

@@ -9,7 +9,7 @@ numpy reference to round-off.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from gpunep.backends.base import Backend
 from gpunep.engine.model_arrays import check_supported
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PRECISION = "float32"
 PRECISIONS = ("float32", "float64")
+MAX_MEMBERS_KEPT = 64
+"""Committee members whose parameters a backend keeps on its device between calls."""
 
 
 class KernelBackend(Backend):
@@ -90,6 +92,7 @@ class KernelBackend(Backend):
                                        mean_d_correction=mean_d_correction)
         self._lock = threading.Lock()
         self._last_atoms = 0
+        self._members: dict[int, tuple["Model", Any]] = {}
 
     @property
     def device(self) -> int | None:
@@ -135,4 +138,41 @@ class KernelBackend(Backend):
             result = self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
             self._last_atoms = batch.n_atoms
             return result
+
+    def cannot_share(self, model: "Model") -> str | None:
+        """Why :meth:`evaluate_members` cannot evaluate ``model`` with this backend's kernels
+        and neighbor lists, or None: it needs a potential with this model's species,
+        architecture and cutoffs (members of a committee trained alike)."""
+        return self.evaluator.cannot_share(model)
+
+    def evaluate_members(self, batch: Batch, members: Sequence["Model"],
+                         per_atom: bool | Iterable[str] = False) -> list[BatchResult]:
+        """Evaluate ``batch`` with each of ``members`` in one pass: one upload, one set of
+        neighbor lists, then each member's potential (its parameters stay on the device
+        between calls). Each result is bitwise what a backend of that member gives.
+
+        Raises
+        ------
+        ValueError
+            A member :meth:`cannot_share` this backend's kernels, named by its index.
+        """
+        with self._lock, self.executor.on_device():
+            params = [self._member_params(index, model) for index, model in enumerate(members)]
+            results = self.evaluator.evaluate_members(batch, params, per_atom=per_atom)
+            self._last_atoms = batch.n_atoms
+            return results
+
+    def _member_params(self, index: int, model: "Model") -> Any:
+        # keyed by identity, holding the model so that its id cannot be reused
+        cached = self._members.get(id(model))
+        if cached is None:
+            try:
+                params = self.evaluator.member_params(model)
+            except ValueError as exc:
+                raise ValueError(f"committee member {index} cannot share this backend's kernels "
+                                 f"and neighbor lists: {exc}") from None
+            if len(self._members) >= MAX_MEMBERS_KEPT:
+                self._members.clear()
+            cached = self._members[id(model)] = (model, params)
+        return cached[1]
 

@@ -32,11 +32,11 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from gpunep.engine.builds import evaluator_builds
+from gpunep.engine.builds import evaluator_builds, model_build
 from gpunep.engine.download import Download
 from gpunep.engine.geometry import search_radius
 from gpunep.engine.launch import Group, Launcher, Profile, scalars
@@ -103,6 +103,8 @@ class Evaluator:
         self.launch = Launcher(self.module, self.profile)
         self._list_launch = Launcher(self.lists_module, self.profile)
         self.params = self.xp.asarray(arrays.params)
+        self._active_params = self.params
+        self._rc_pairs = (arrays.rc_radial_pairs, arrays.rc_angular_pairs)
         self._rc_search = search_radius(arrays.rc_radial_pairs, arrays.rc_angular_pairs)
         self.search = NeighborSearch(self.lists_module, self.xp.asarray(arrays.rc_radial_pairs),
                                      self.xp.asarray(arrays.rc_angular_pairs), self._list_launch)
@@ -149,14 +151,67 @@ class Evaluator:
         FloatingPointError
             If any output is NaN or infinite.
         """
+        return self._evaluate_all(batch, (self.params,), descriptors, per_atom)[0]
+
+    def member_params(self, model: "Model") -> Any:
+        """``model``'s packed parameters on the device, for :meth:`evaluate_members`.
+
+        Raises
+        ------
+        ValueError
+            ``model`` cannot share this evaluator's kernels and neighbor lists
+            (:meth:`cannot_share` says why).
+        """
+        reason = self.cannot_share(model)
+        if reason is not None:
+            raise ValueError(reason)
+        return self.xp.asarray(model_arrays(model, real_dtype(self.executor.precision)).params)
+
+    def cannot_share(self, model: "Model") -> str | None:
+        """Why ``model`` cannot be evaluated with this evaluator's compiled kernels and
+        neighbor lists, or None when it can: a potential of the same species, architecture
+        (the compile-time constants) and cutoffs, differing only in its parameters."""
+        mine = self.model
+        if not isinstance(self.plan, PotentialPlan) or model.model_type != mine.model_type:
+            return f"only potentials share lists ({model.model_type!r} and {mine.model_type!r})"
+        if tuple(model.types) != tuple(mine.types):
+            return f"species {tuple(model.types)} differ from {tuple(mine.types)}"
+        if model_build(model, self.executor) != model_build(mine, self.executor):
+            return "the architectures differ (descriptor sizes, neurons, l_max, ZBL or version)"
+        arrays = model_arrays(model, real_dtype(self.executor.precision))
+        if not all(np.array_equal(a, b) for a, b in zip(
+                (arrays.rc_radial_pairs, arrays.rc_angular_pairs), self._rc_pairs)):
+            return "the cutoffs differ"
+        return None
+
+    def evaluate_members(self, batch: Batch, members: Sequence[Any],
+                         per_atom: bool | Iterable[str] = False) -> list[BatchResult]:
+        """Energies, forces and virials of every structure for each member of a committee.
+
+        One upload and one set of neighbor lists serve every member: only the
+        potential's launches run once per member, each with its own download.
+        Each result is bitwise the one :meth:`evaluate` gives for that member.
+
+        Parameters
+        ----------
+        batch : the structures
+        members : :meth:`member_params` of each member
+        per_atom : as for :meth:`evaluate`
+        """
+        return self._evaluate_all(batch, tuple(members), False, per_atom)
+
+    def _evaluate_all(self, batch: Batch, members: tuple[Any, ...], descriptors: bool,
+                      per_atom: bool | Iterable[str]) -> list[BatchResult]:
         self.transfers = self.launch.synchronizations = self._list_launch.synchronizations = 0
         if batch.n_atoms == 0:
-            return self._result(self.plan.empty_result(batch.n_structures, self, descriptors))
+            empty = self.plan.empty_result(batch.n_structures, self, descriptors)
+            return [self._result(empty) for _ in members]
         with self._phase("evaluate (total)"):
-            fields = self._evaluate(batch, descriptors, per_atom_outputs(per_atom))
-        result = self._result(fields)
-        result.check_finite()
-        return result
+            fields = self._evaluate(batch, members, descriptors, per_atom_outputs(per_atom))
+        results = [self._result(f) for f in fields]
+        for result in results:
+            result.check_finite()
+        return results
 
     def estimated_bytes_per_atom(self) -> int:
         """Device memory per atom an evaluation will hold, before any has run: the
@@ -186,8 +241,8 @@ class Evaluator:
 
     # ----------------------------------------------- what the plans build on
     def model_group(self) -> Group:
-        """The ``params`` kernel argument."""
-        return Group(dict(params=self.params), dict(params=int(self.params.size)))
+        """The ``params`` kernel argument (the member's being evaluated)."""
+        return Group(dict(params=self._active_params), dict(params=int(self._active_params.size)))
 
     def buffer(self, name: str, size: int, dtype: Any) -> Any:
         """A device work buffer kept between evaluations (contents undefined)."""
@@ -236,7 +291,8 @@ class Evaluator:
         offset, size = params_layout(self.architecture)["q_scaler"]
         return slice(offset, offset + size)
 
-    def _evaluate(self, batch: Batch, descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
+    def _evaluate(self, batch: Batch, members: tuple[Any, ...], descriptors: bool,
+                  per_atom: frozenset[str]) -> list[dict[str, Any]]:
         strategy = choose_strategy(self.neighbor_strategy, batch.n_atoms, batch.n_structures)
         with self._phase("upload"):
             dev = self._upload(batch, strategy)
@@ -245,21 +301,37 @@ class Evaluator:
         while True:
             lists = self.search.build(dev.atoms, self.capacity_radial, self.capacity_angular,
                                       strategy)
-            sizes = {"diagnostics": 3, **self.plan.outputs(self, dev, descriptors, per_atom)}
-            out = Download(self.xp, sizes, self._download)
-            self._download = out.buffer
-            self.plan.launch(self, dev, lists, out, descriptors, per_atom)
-            out["diagnostics"][...] = lists.diagnostics
-            with self._phase("download"):
-                host = out.fetch()
-            self.transfers += out.transfers
-            self._check_diagnostics(batch, host["diagnostics"], lists.strategy)
-            if self._fits():
-                return self.plan.result(self, host, dev, descriptors, per_atom)
+            fields: list[dict[str, Any]] = []
+            for params in members:
+                host = self._launch_plan(dev, lists, params, descriptors, per_atom)
+                if not fields:  # the lists, and so the diagnostics, are every member's
+                    self._check_diagnostics(batch, host["diagnostics"], lists.strategy)
+                    if not self._fits():
+                        break
+                fields.append(self.plan.result(self, host, dev, descriptors, per_atom))
+            else:
+                return fields
             # A list overflowed: the true counts are known now, so one rerun suffices.
             self.capacity_radial = grown_capacity(self.neighbor_maxima.radial, self.capacity_radial)
             self.capacity_angular = grown_capacity(self.neighbor_maxima.angular,
                                                    self.capacity_angular)
+
+    def _launch_plan(self, dev: DeviceBatch, lists: NeighborLists, params: Any, descriptors: bool,
+                     per_atom: frozenset[str]) -> dict[str, np.ndarray]:
+        """The plan's launches with ``params`` and their download, on the host."""
+        sizes = {"diagnostics": 3, **self.plan.outputs(self, dev, descriptors, per_atom)}
+        out = Download(self.xp, sizes, self._download)
+        self._download = out.buffer
+        self._active_params = params
+        try:
+            self.plan.launch(self, dev, lists, out, descriptors, per_atom)
+        finally:
+            self._active_params = self.params
+        out["diagnostics"][...] = lists.diagnostics
+        with self._phase("download"):
+            host = out.fetch()
+        self.transfers += out.transfers
+        return host
 
     def _count_neighbors(self, dev: DeviceBatch, strategy: str) -> None:
         """Capacities from the counts of lists that store nothing (the first evaluation)."""

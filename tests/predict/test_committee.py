@@ -9,7 +9,8 @@ import pytest
 from ase.build import bulk
 
 from gpunep import CommitteeCalculator, NEPCalculator, predict, predict_committee, random_model
-from gpunep.committee_spread import committee_spread
+from gpunep.backends import get_backend
+from gpunep.committee_spread import committee_spread, one_pass_backend
 from gpunep.io.extxyz import iter_structures
 
 # Per-structure energies are ~10-100 eV, forces ~1 eV/Å; the committee and a numpy
@@ -49,8 +50,18 @@ def numpy_spread(runs, ddof):
     return energy, np.std(energy, axis=0, ddof=ddof), force_std, max_force_std
 
 
+def unlike_members(members):
+    """A committee of two architectures (more neurons in the last): evaluated member by member."""
+    return members[:2] + [random_model(("Te", "Pb"), cutoff=(5.0, 4.0), n_max=(4, 3), basis_size=(6, 5),
+                                       l_max=(4, 2, 0), n_neuron=12, seed=24)]
+
+
 @pytest.mark.parametrize("variance, ddof", [("population", 0), ("sample", 1)])
-def test_committee_equals_separate_runs_reduced_with_numpy(members, variance, ddof):
+@pytest.mark.parametrize("alike", [True, False], ids=["one-pass", "member-by-member"])
+def test_committee_equals_separate_runs_reduced_with_numpy(members, variance, ddof, alike):
+    members = members if alike else unlike_members(members)
+    engines = [get_backend(m, BACKEND) for m in members]
+    assert (one_pass_backend(engines, members) is not None) == alike
     data = structures()
     runs = [predict(m, data, backend=BACKEND, progress=False) for m in members]
     energy, energy_std, force_std, max_force_std = numpy_spread(runs, ddof)
