@@ -119,3 +119,31 @@ def test_float32_reproduces_gpumd_nep_prediction():
     assert np.abs(result.energy / counts - energy).max() <= ENERGY_TOL
     assert np.abs(result.forces - forces).max() <= FORCE_TOL
     assert np.abs(ours / counts[:, None] - virial).max() <= VIRIAL_TOL
+
+
+def test_evaluate_takes_and_returns_cupy_arrays_on_the_gpu(gpu):
+    import cupy
+
+    import gpunep
+
+    model = random_model(("Si", "C"), seed=31, zbl=(0.8, 1.6))
+    atoms = structure_zoo(("Si", "C"))[2]
+    arrays = dict(positions=atoms.positions, numbers=atoms.numbers, cell=np.asarray(atoms.cell[:]),
+                  pbc=np.asarray(atoms.pbc))
+    backend = KernelBackend(model, "cuda", "float64", device=gpu)
+    expected = gpunep.evaluate(backend, **arrays, properties=("energy", "forces", "stress"))
+    with cupy.cuda.Device(gpu):
+        results = gpunep.evaluate(backend, **{k: cupy.asarray(v) for k, v in arrays.items()},
+                                  properties=("energy", "forces", "stress"))
+    for name, value in results.items():
+        assert isinstance(value, cupy.ndarray) and value.device.id == gpu, name
+        assert np.array_equal(cupy.asnumpy(value), expected[name]), name   # same batch, same kernels
+
+
+def test_a_committee_in_one_pass_equals_each_member_alone(gpu):
+    members = [random_model(("Si", "C"), seed=seed, zbl=(0.8, 1.6)) for seed in (1, 2, 3)]
+    batch = pack(structure_zoo(("Si", "C")), members[0])
+    backend = KernelBackend(members[0], "cuda", "float64", device=gpu)
+    for model, result in zip(members, backend.evaluate_members(batch, members)):
+        alone = KernelBackend(model, "cuda", "float64", device=gpu).evaluate(batch, per_atom=False)
+        assert np.array_equal(result.forces, alone.forces) and np.array_equal(result.energy, alone.energy)
