@@ -7,9 +7,11 @@ positions it was given. This module knows the libraries; the evaluation
 knows none of them.
 
 Results reach a CPU library without a copy (DLPack: numpy's buffer becomes
-the torch tensor's). Inputs on a GPU are copied to the host for the
-evaluation and results copied back (:func:`to_host`, :func:`like_input`);
-those two functions are the only places that move data between devices.
+the torch tensor's). Inputs on the GPU a cuda backend runs on are read there
+and results made there, shared through DLPack (:func:`on_device`,
+:func:`like_device_input`); other GPU inputs are copied to the host for the
+evaluation and results copied back (:func:`to_host`, :func:`like_input`),
+the only places that move data between devices.
 """
 
 from __future__ import annotations
@@ -111,6 +113,27 @@ def to_host(value: Any, name: str) -> np.ndarray:
         return np.from_dlpack(value)
     raise TypeError(f"{name}: a {where.library} array on {where.device_name} cannot be copied to the "
                     "host by gpunep; give numpy, torch or CuPy arrays, or host arrays")
+
+
+def on_device(value: Any, xp: Any) -> Any:
+    """``value``, an array on a CUDA device, as an array of ``xp`` (CuPy) without a copy (DLPack).
+
+    Torch tensors that require gradients are read detached, as by :func:`to_host`.
+    """
+    if isinstance(value, xp.ndarray):
+        return value
+    if type(value).__module__.split(".")[0] == "torch":
+        value = value.detach()
+    return xp.from_dlpack(value)
+
+
+def like_device_input(values: Any, where: Placement) -> Any:
+    """``values``, a CuPy array on ``where``'s device, as an array of ``where``'s library
+    there: the same array for CuPy, else shared through DLPack (no copy)."""
+    if where.library == "cupy":
+        return values
+    module = __import__(where.library)
+    return module.from_dlpack(values)
 
 
 def like_input(values: np.ndarray, where: Placement) -> Any:

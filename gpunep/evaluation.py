@@ -18,10 +18,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from gpunep.array_checks import check_dtype, check_pbc_dtype, check_shape, checked_atoms
 from gpunep.arrays import Placement, common_placement, like_input, to_host
 from gpunep.backends import get_backend
 from gpunep.backends.base import Backend
-from gpunep.geometry import cell_volume
+from gpunep.device_resident import evaluate_resident, stays_on_device
+from gpunep.geometry import stress_volumes
 from gpunep.model import Model, read_model
 from gpunep.structures import Batch, BatchResult, batch_from_arrays
 
@@ -36,7 +38,6 @@ OFFERED = {
 }
 #: result name -> the per-atom output of Backend.evaluate it needs
 _PER_ATOM = {"energies": "energies", "stresses": "virials"}
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def evaluate(model_or_backend: "Backend | Model | str | os.PathLike | Any", positions: Any, numbers: Any,
@@ -76,9 +77,11 @@ def evaluate(model_or_backend: "Backend | Model | str | os.PathLike | Any", posi
         ``{property: array}``: arrays of the positions' library on their
         device, in the positions' float dtype. Numpy inputs give numpy
         arrays; torch tensors on the CPU share the memory of the host results
-        (DLPack, no copy); GPU inputs are copied to the host for the
-        evaluation and their results copied back (a device-resident path is
-        planned).
+        (DLPack, no copy). GPU inputs on the device of a ``cuda`` backend of
+        a potential stay there: read in place, results made there and shared
+        (:mod:`gpunep.device_resident`; descriptors and charge, dipole and
+        polarizability models excepted). Other GPU inputs are copied to the
+        host and their results copied back.
 
     Raises
     ------
@@ -98,6 +101,10 @@ def evaluate(model_or_backend: "Backend | Model | str | os.PathLike | Any", posi
     arrays = dict(positions=positions, numbers=numbers, cell=cell, pbc=pbc,
                   system_index=system_index, total_charge=total_charge)
     where = common_placement(arrays, "positions")
+    if stays_on_device(backend, where, wanted, total_charge):
+        results = evaluate_resident(backend, arrays, wanted, where)
+        if results is not None:
+            return results
     return evaluate_through_host(backend, arrays, wanted, where)
 
 
@@ -105,8 +112,10 @@ def evaluate_through_host(backend: Backend, arrays: dict[str, Any], wanted: tupl
                           where: Placement) -> dict[str, Any]:
     """The device boundary of :func:`evaluate`: inputs to the host, evaluation, results back to ``where``.
 
-    The only function of an evaluation that moves data between devices; a
-    device-resident path for GPU arrays on the cuda backend replaces it.
+    Every call :func:`~gpunep.device_resident.evaluate_resident` does not
+    serve comes here: host arrays, GPU arrays on another device than the
+    backend's or for another backend, properties or models that path does
+    not take, and inputs it hands over to be named in an error.
     """
     host = {name: None if value is None else to_host(value, name) for name, value in arrays.items()}
     batch, dtype = batch_of(backend.model, **host)
@@ -137,16 +146,7 @@ def batch_of(model: Model, positions: np.ndarray, numbers: np.ndarray, cell: np.
              pbc: np.ndarray, system_index: np.ndarray | None,
              total_charge: np.ndarray | None) -> tuple[Batch, np.dtype]:
     """The checked :class:`Batch` of host arrays, and the float dtype results come back in."""
-    _check_dtype(positions, "positions", "float32 or float64", _FLOATS)
-    if positions.ndim != 2 or positions.shape[1] != 3:
-        raise ValueError(f"positions must have shape (n_atoms, 3), not {positions.shape}")
-    n_atoms = positions.shape[0]
-    _check_dtype(numbers, "numbers", "an integer type", integer=True)
-    _check_shape(numbers, "numbers", (n_atoms,), f"(n_atoms,) = ({n_atoms},), as positions")
-    _check_dtype(cell, "cell", "float32 or float64", _FLOATS)
-    cells = cell.reshape(1, 3, 3) if cell.shape == (3, 3) else cell
-    if cells.ndim != 3 or cells.shape[1:] != (3, 3):
-        raise ValueError(f"cell must have shape (3, 3) or (n_systems, 3, 3), not {cell.shape}")
+    n_atoms, cells = checked_atoms(positions, numbers, cell)
     n_systems = cells.shape[0]
     counts = _system_counts(system_index, n_atoms, n_systems)
     return batch_from_arrays(
@@ -161,7 +161,7 @@ def ase_results(backend: Backend, batch: Batch, wanted: tuple[str, ...]) -> dict
     per_atom = [_PER_ATOM[name] for name in wanted if name in _PER_ATOM]
     result = backend.evaluate(batch, descriptors="descriptors" in wanted, per_atom=per_atom)
     result.check_finite()
-    volumes = _volumes(batch, [name for name in wanted if name in ("stress", "stresses")])
+    volumes = stress_volumes(batch.cells, wanted)
     return {name: _result(name, result, batch, volumes) for name in wanted}
 
 
@@ -173,41 +173,14 @@ def _result(name: str, result: BatchResult, batch: Batch, volumes: np.ndarray | 
     return getattr(result, name)
 
 
-def _volumes(batch: Batch, stresses: list[str]) -> np.ndarray | None:
-    """Each system's volume (Å³) where a stress is wanted; refuses systems without one."""
-    if not stresses:
-        return None
-    volumes = np.array([cell_volume(cell) for cell in batch.cells])
-    flat = np.flatnonzero(volumes == 0.0)
-    if flat.size:
-        s = int(flat[0])
-        verb = "needs" if len(stresses) == 1 else "need"
-        where = f"system {s}" if len(volumes) > 1 else "system"
-        raise ValueError(f"{where}: {' and '.join(stresses)} {verb} a three-dimensional cell (three "
-                         f"non-zero, independent vectors); its cell is {batch.cells[s].tolist()}")
-    return volumes
-
-
-def _check_dtype(values: np.ndarray, name: str, expected: str,
-                 allowed: tuple[np.dtype, ...] = (), integer: bool = False) -> None:
-    fits = (np.issubdtype(values.dtype, np.integer) if integer else values.dtype in allowed)
-    if not fits:
-        raise TypeError(f"{name} must be {expected}, not {values.dtype}")
-
-
-def _check_shape(values: np.ndarray, name: str, shape: tuple[int, ...], expected: str) -> None:
-    if values.shape != shape:
-        raise ValueError(f"{name} must have shape {expected}, not {values.shape}")
-
-
 def _system_counts(system_index: np.ndarray | None, n_atoms: int, n_systems: int) -> np.ndarray:
     """Atoms per system from ``system_index`` (checked: integer, non-decreasing, below S)."""
     if system_index is None:
         if n_systems != 1:
             raise ValueError(f"{n_systems} cells but no system_index: give each atom's system")
         return np.array([n_atoms], dtype=np.int64)
-    _check_dtype(system_index, "system_index", "an integer type", integer=True)
-    _check_shape(system_index, "system_index", (n_atoms,), f"(n_atoms,) = ({n_atoms},), as positions")
+    check_dtype(system_index, "system_index", "an integer type", integer=True)
+    check_shape(system_index, "system_index", (n_atoms,), f"(n_atoms,) = ({n_atoms},), as positions")
     if n_atoms == 0:
         return np.zeros(n_systems, dtype=np.int64)
     steps = np.diff(system_index)
@@ -223,8 +196,7 @@ def _system_counts(system_index: np.ndarray | None, n_atoms: int, n_systems: int
 
 
 def _pbc(pbc: np.ndarray, n_systems: int) -> np.ndarray:
-    if pbc.dtype != np.bool_:
-        raise TypeError(f"pbc must be bool (True/False per cell vector), not {pbc.dtype}")
+    check_pbc_dtype(pbc)
     if pbc.shape not in ((), (3,), (n_systems, 3)):
         raise ValueError(f"pbc must be a bool, (3,) or (n_systems, 3) = ({n_systems}, 3), "
                          f"not {pbc.shape}")

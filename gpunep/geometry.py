@@ -10,6 +10,8 @@ backend sees only cells it can handle and positions inside their cell.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 #: Largest number of periodic images a pair cutoff may need along one cell
@@ -200,3 +202,25 @@ def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     b_virtual = s - a
     e = (a - (s - b_virtual)) + (b - b_virtual)
     return s, e
+
+
+def stress_volumes(cells: np.ndarray, wanted: Sequence[str]) -> np.ndarray | None:
+    """Each system's volume (Å³) when a stress is ``wanted``, else None.
+
+    Raises
+    ------
+    ValueError
+        A stress wanted of a system without a three-dimensional cell (named).
+    """
+    stresses = [name for name in wanted if name in ("stress", "stresses")]
+    if not stresses:
+        return None
+    volumes = np.array([cell_volume(cell) for cell in cells])
+    flat = np.flatnonzero(volumes == 0.0)
+    if flat.size:
+        s = int(flat[0])
+        verb = "needs" if len(stresses) == 1 else "need"
+        where = f"system {s}" if len(volumes) > 1 else "system"
+        raise ValueError(f"{where}: {' and '.join(stresses)} {verb} a three-dimensional cell (three "
+                         f"non-zero, independent vectors); its cell is {cells[s].tolist()}")
+    return volumes

@@ -216,7 +216,7 @@ def batch_from_arrays(model: "Model", positions: np.ndarray, numbers: np.ndarray
     """
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    type_of = _type_table(model)
+    type_of = type_table(model)
     cutoff = model.max_cutoff
     types = np.empty(len(numbers), dtype=np.int32)
     wrapped = np.empty_like(positions)
@@ -237,7 +237,7 @@ def _joined(parts: list[np.ndarray], empty_shape: tuple[int, ...], dtype: type) 
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty_shape, dtype)
 
 
-def _type_table(model: "Model") -> np.ndarray:
+def type_table(model: "Model") -> np.ndarray:
     """Model type index by atomic number, -1 for species the model lacks."""
     type_of = np.full(max(119, max(model.atomic_numbers) + 1), -1, dtype=np.int32)
     type_of[list(model.atomic_numbers)] = np.arange(len(model.types), dtype=np.int32)

@@ -321,6 +321,32 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __neg__(self) -> "ndarray":
         return _ufunc(self._state, np.negative, (self,))
 
+    def __invert__(self) -> "ndarray":
+        return _ufunc(self._state, np.invert, (self,))
+
+    @property
+    def T(self) -> "ndarray":  # noqa: N802 - numpy's name
+        self._check_device()
+        return self._wrap(self._data.T)
+
+    # ------------------------------------------------------------- reductions
+    # CuPy reduces on the device and returns a 0-d device array: nothing waits.
+    def _reduce(self, name: str, axis: Any = None) -> "ndarray":
+        self._check_device()
+        return _device_array(self._state, np.asarray(getattr(self._data, name)(axis=axis)))
+
+    def min(self, axis: Any = None) -> "ndarray":
+        return self._reduce("min", axis)
+
+    def max(self, axis: Any = None) -> "ndarray":
+        return self._reduce("max", axis)
+
+    def all(self, axis: Any = None) -> "ndarray":
+        return self._reduce("all", axis)
+
+    def any(self, axis: Any = None) -> "ndarray":
+        return self._reduce("any", axis)
+
 
 def _arithmetic(op: Any) -> tuple:
     return (lambda a, b: a._binary(op, b), lambda a, b: a._binary(op, b, True),
@@ -334,7 +360,8 @@ for _name, _op in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
     setattr(ndarray, f"__r{_name}__", _reflected)
     setattr(ndarray, f"__i{_name}__", _in_place)
 for _name, _op in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
-                   ("gt", np.greater), ("ge", np.greater_equal)):
+                   ("gt", np.greater), ("ge", np.greater_equal), ("and", np.bitwise_and),
+                   ("or", np.bitwise_or)):
     setattr(ndarray, f"__{_name}__", _arithmetic(_op)[0])
 
 
@@ -434,12 +461,43 @@ def _functions(state: _State) -> dict[str, Any]:
 
     functions = dict(asarray=asarray, array=asarray, zeros=zeros, empty=empty, arange=arange,
                      argsort=argsort, searchsorted=searchsorted, copyto=copyto, asnumpy=asnumpy,
-                     bincount=bincount, nonzero=nonzero, flatnonzero=flatnonzero)
+                     bincount=bincount, nonzero=nonzero, flatnonzero=flatnonzero,
+                     **_array_functions(state))
     for name, op in (("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply),
                      ("divide", np.true_divide), ("true_divide", np.true_divide),
-                     ("negative", np.negative)):
+                     ("negative", np.negative), ("isfinite", np.isfinite), ("abs", np.abs),
+                     ("absolute", np.abs)):
         functions[name] = _ufunc_function(state, op)
     return functions
+
+
+def _array_functions(state: _State) -> dict[str, Any]:
+    """More of CuPy's module functions: those that build arrays from arrays on the device."""
+    def sort(a: ndarray, axis: int = -1) -> ndarray:
+        return _device_array(state, np.sort(_operand(state, a), axis=axis, kind="stable"))
+
+    def concatenate(arrays: Any, axis: int = 0) -> ndarray:
+        return _device_array(state, np.concatenate([_operand(state, a) for a in arrays], axis=axis))
+
+    def ascontiguousarray(a: ndarray, dtype: Any = None) -> ndarray:
+        data = _operand(state, a)
+        if data.flags.c_contiguous and (dtype is None or np.dtype(dtype) == data.dtype):
+            return a
+        return _device_array(state, np.ascontiguousarray(data, dtype=dtype))
+
+    def where(condition: ndarray, x: Any, y: Any) -> ndarray:
+        return _device_array(state, np.where(*(_operand(state, v) for v in (condition, x, y))))
+
+    def from_dlpack(a: Any) -> ndarray:
+        # only the stand-in's own arrays live on its devices; CuPy would wrap any
+        # DLPack producer on a CUDA device without a copy
+        if not isinstance(a, ndarray):
+            raise TypeError(f"the CuPy stand-in reads only its own arrays through DLPack, not "
+                            f"{type(a).__module__}.{type(a).__name__}")
+        return a
+
+    return dict(sort=sort, concatenate=concatenate, ascontiguousarray=ascontiguousarray,
+                where=where, from_dlpack=from_dlpack)
 
 
 def _ufunc_function(state: _State, op: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from gpunep.backends.base import Backend
 from gpunep.engine.model_arrays import check_supported
+from gpunep.engine.device_batch import ResidentBatch
 from gpunep.engine.evaluator import Evaluator, NeighborMaxima
 from gpunep.engine.kspace import KSPACE
 from gpunep.executors.executor import Executor
@@ -138,6 +139,15 @@ class KernelBackend(Backend):
             result = self.evaluator.evaluate(batch, descriptors=descriptors, per_atom=per_atom)
             self._last_atoms = batch.n_atoms
             return result
+
+    def evaluate_resident(self, batch: ResidentBatch,
+                          per_atom: bool | Iterable[str] = False) -> dict[str, Any] | None:
+        """A potential on atoms already on this backend's device, results kept there
+        (:meth:`gpunep.engine.evaluator.Evaluator.evaluate_resident`)."""
+        with self._lock, self.executor.on_device():
+            fields = self.evaluator.evaluate_resident(batch, per_atom=per_atom)
+            self._last_atoms = batch.n_atoms
+            return fields
 
     def cannot_share(self, model: "Model") -> str | None:
         """Why :meth:`evaluate_members` cannot evaluate ``model`` with this backend's kernels

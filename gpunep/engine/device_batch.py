@@ -58,6 +58,39 @@ class DeviceAtoms:
                  frame_ints=names["NEP_FRAME_INTS"] * s))
 
 
+@dataclass(frozen=True)
+class ResidentBatch:
+    """Structures whose atoms are already on the evaluator's device (GPU arrays given to
+    :func:`gpunep.evaluate`), with the per-structure data the launches are planned from.
+
+    Attributes
+    ----------
+    positions : (N, 3) float64 device array, C order, finite, Å
+    types, system_index : (N,) int32 device arrays, every entry a type of the
+        model; each atom's structure, non-decreasing
+    cells : (S, 3, 3) float64 host, each accepted by :func:`gpunep.geometry.check_cell`
+    pbc : (S, 3) bool host
+    offsets : (S + 1,) int64 host, the first atom of each structure
+    type_counts : (T,) int64 host, atoms of each type
+    """
+
+    positions: Any
+    types: Any
+    system_index: Any
+    cells: np.ndarray
+    pbc: np.ndarray
+    offsets: np.ndarray
+    type_counts: np.ndarray
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def n_structures(self) -> int:
+        return int(self.cells.shape[0])
+
+
 @dataclass
 class DeviceBatch:
     """A batch on the device: its atoms (with frames), the per-structure sum parts,
@@ -71,13 +104,16 @@ class DeviceBatch:
 
 
 def device_atoms(xp: Any, positions: Any, types: Any, cells: np.ndarray, pbc: np.ndarray,
-                 offsets: np.ndarray, rc_search: float, strategy: str) -> DeviceAtoms:
-    """Upload a batch's atoms with its frames (cells, pbc and offsets are host arrays)."""
+                 offsets: np.ndarray, rc_search: float, strategy: str,
+                 system_index: Any = None) -> DeviceAtoms:
+    """Upload a batch's frames beside its atoms (cells, pbc and offsets are host arrays;
+    ``system_index``, int32 on the device, is made from the offsets when not given)."""
     offsets = np.asarray(offsets, dtype=np.int32)
     counts = np.diff(offsets)
     frames = batch_frames(cells, pbc, offsets, rc_search, binned=strategy == "cell")
-    system_index = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-    return DeviceAtoms(positions, types, xp.asarray(system_index), xp.asarray(offsets),
+    if system_index is None:
+        system_index = xp.asarray(np.repeat(np.arange(len(counts), dtype=np.int32), counts))
+    return DeviceAtoms(positions, types, system_index, xp.asarray(offsets),
                        xp.asarray(frames.doubles), xp.asarray(frames.ints), frames)
 
 

@@ -42,6 +42,19 @@ class Download:
     def __contains__(self, name: str) -> bool:
         return name in self.offsets
 
+    def views(self) -> dict[str, Any]:
+        """Every output as its device view, by name (results that stay on the device)."""
+        return {name: self[name] for name in self.offsets}
+
+    def fetch_head(self, last: str) -> dict[str, np.ndarray]:
+        """Copy the outputs up to and including ``last`` (the leading ones) to the host, in
+        one transfer: the small diagnostics of an evaluation whose results stay on the device."""
+        start, size = self.offsets[last]
+        head = self.buffer[:start + size]
+        host = head.copy() if self.xp is np else self.xp.asnumpy(head)
+        self.transfers += 1
+        return {name: host[a:a + n] for name, (a, n) in self.offsets.items() if a + n <= start + size}
+
     def fetch(self) -> dict[str, np.ndarray]:
         """Copy the buffer to the host (the evaluation's only transfer); host views by name."""
         if self.xp is np:

@@ -32,7 +32,7 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -41,7 +41,8 @@ from gpunep.engine.download import Download
 from gpunep.engine.geometry import search_radius
 from gpunep.engine.launch import Group, Launcher, Profile, scalars
 from gpunep.engine.model_arrays import check_supported, model_arrays
-from gpunep.engine.device_batch import DeviceAtoms, DeviceBatch, device_atoms, sum_parts
+from gpunep.engine.device_batch import (DeviceAtoms, DeviceBatch, ResidentBatch, device_atoms,
+                                         sum_parts)
 from gpunep.engine.neighbors import NeighborLists, NeighborSearch, choose_strategy, grown_capacity
 from gpunep.engine.plans import PotentialPlan, model_plan
 from gpunep.executors.kernel_source import real_dtype
@@ -52,6 +53,10 @@ if TYPE_CHECKING:
     from gpunep.model import Model
 
 PROFILE_ENV = "GPUNEP_PROFILE"
+WRAP_EXACT_LIMIT = 1024.0
+"""Å an atom of a resident batch may lie outside its periodic cell. The wrap kernel's
+``r - n a`` rounds at about 2**-52 of that distance (2e-13 Å here); beyond it the
+host's exact wrap (:func:`gpunep.geometry.wrap_positions`) is used."""
 MAX_LIKELY_NEIGHBORS = 4096
 """Neighbors per atom beyond any real structure: caps a model file's max-neighbor
 numbers where they only guide a memory estimate."""
@@ -200,6 +205,55 @@ class Evaluator:
         """
         return self._evaluate_all(batch, tuple(members), False, per_atom)
 
+    def evaluate_resident(self, batch: ResidentBatch,
+                          per_atom: bool | Iterable[str] = False) -> dict[str, Any] | None:
+        """A potential's energies, forces and virials of atoms that are on the device, kept there.
+
+        For GPU arrays given to :func:`gpunep.evaluate`: nothing of size N
+        crosses to the host. The evaluation's one download is its diagnostics
+        (list counts, whether every output is finite, how far wrapping moved an
+        atom), 5 numbers; the results stay in the device buffer.
+
+        Parameters
+        ----------
+        batch : the atoms on this evaluator's device, checked (:class:`ResidentBatch`)
+        per_atom : as for :meth:`evaluate`
+
+        Returns
+        -------
+        dict or None
+            ``energy`` (S,), ``virial`` (S, 3, 3), ``forces`` (N, 3) and the
+            ``energies`` (N,) and ``virials`` (N, 3, 3) asked for, float64
+            device arrays; None when wrapping moved an atom by more than
+            :data:`WRAP_EXACT_LIMIT` Å, where only the host's exact wrap
+            (:func:`gpunep.geometry.wrap_positions`) keeps every bit: evaluate
+            the host batch instead.
+
+        Raises
+        ------
+        ValueError
+            Not a potential; two atoms at the same position (named).
+        FloatingPointError
+            If any output is NaN or infinite.
+        """
+        if not isinstance(self.plan, PotentialPlan) or batch.n_atoms == 0:
+            raise ValueError("evaluate_resident takes potentials and batches with atoms; "
+                             f"this is a {self.model.model_type!r} model and {batch.n_atoms} atoms")
+        self.transfers = self.launch.synchronizations = self._list_launch.synchronizations = 0
+        strategy = choose_strategy(self.neighbor_strategy, batch.n_atoms, batch.n_structures)
+        with self._phase("upload"):
+            extra = self.plan.upload_counts(self, batch.type_counts)
+            dev = self._device_batch(batch.positions, batch.types, batch.cells, batch.pbc,
+                                     batch.offsets, strategy, extra, batch.system_index)
+
+        def host_batch() -> Batch:  # only to name coincident atoms in an error
+            return Batch(self.xp.asnumpy(batch.positions), self.xp.asnumpy(batch.types),
+                         batch.cells, batch.pbc, batch.offsets)
+
+        with self._phase("evaluate (total)"):
+            return self._run(dev, strategy, (self.params,), False, per_atom_outputs(per_atom),
+                             host_batch, raw_positions=batch.positions)[0]
+
     def _evaluate_all(self, batch: Batch, members: tuple[Any, ...], descriptors: bool,
                       per_atom: bool | Iterable[str]) -> list[BatchResult]:
         self.transfers = self.launch.synchronizations = self._list_launch.synchronizations = 0
@@ -296,19 +350,33 @@ class Evaluator:
         strategy = choose_strategy(self.neighbor_strategy, batch.n_atoms, batch.n_structures)
         with self._phase("upload"):
             dev = self._upload(batch, strategy)
+        return self._run(dev, strategy, members, descriptors, per_atom, lambda: batch)
+
+    def _run(self, dev: DeviceBatch, strategy: str, members: tuple[Any, ...], descriptors: bool,
+             per_atom: frozenset[str], host_batch: Callable[[], Batch],
+             raw_positions: Any = None) -> list[dict[str, Any] | None]:
+        """Each member's result fields: on the host, or with the ``raw_positions`` of a
+        resident batch on the device (:meth:`_resident_fields`). The first member's
+        diagnostics are checked; a list that overflowed grows and everything runs again."""
         if self.capacity_radial is None:
             self._count_neighbors(dev, strategy)
         while True:
             lists = self.search.build(dev.atoms, self.capacity_radial, self.capacity_angular,
                                       strategy)
-            fields: list[dict[str, Any]] = []
+            fields: list[dict[str, Any] | None] = []
             for params in members:
-                host = self._launch_plan(dev, lists, params, descriptors, per_atom)
+                out = self._launch_plan(dev, lists, params, descriptors, per_atom, raw_positions)
+                with self._phase("download"):
+                    host = out.fetch() if raw_positions is None else out.fetch_head("status")
+                self.transfers += out.transfers
                 if not fields:  # the lists, and so the diagnostics, are every member's
-                    self._check_diagnostics(batch, host["diagnostics"], lists.strategy)
+                    self._check_diagnostics(host_batch, host["diagnostics"], lists.strategy)
                     if not self._fits():
                         break
-                fields.append(self.plan.result(self, host, dev, descriptors, per_atom))
+                if raw_positions is None:
+                    fields.append(self.plan.result(self, host, dev, descriptors, per_atom))
+                else:
+                    fields.append(self._resident_fields(out, host["status"], dev, per_atom))
             else:
                 return fields
             # A list overflowed: the true counts are known now, so one rerun suffices.
@@ -317,9 +385,14 @@ class Evaluator:
                                                    self.capacity_angular)
 
     def _launch_plan(self, dev: DeviceBatch, lists: NeighborLists, params: Any, descriptors: bool,
-                     per_atom: frozenset[str]) -> dict[str, np.ndarray]:
-        """The plan's launches with ``params`` and their download, on the host."""
-        sizes = {"diagnostics": 3, **self.plan.outputs(self, dev, descriptors, per_atom)}
+                     per_atom: frozenset[str], raw_positions: Any = None) -> Download:
+        """The plan's launches with ``params``, into the download (still on the device).
+
+        With the ``raw_positions`` of a resident batch the download leads with a
+        status: whether every output is finite, and how far wrapping moved an atom.
+        """
+        status = {} if raw_positions is None else {"status": 2}
+        sizes = {"diagnostics": 3, **status, **self.plan.outputs(self, dev, descriptors, per_atom)}
         out = Download(self.xp, sizes, self._download)
         self._download = out.buffer
         self._active_params = params
@@ -328,10 +401,20 @@ class Evaluator:
         finally:
             self._active_params = self.params
         out["diagnostics"][...] = lists.diagnostics
-        with self._phase("download"):
-            host = out.fetch()
-        self.transfers += out.transfers
-        return host
+        if raw_positions is not None:
+            xp, outputs = self.xp, 3 + 2
+            out["status"][0:1] = xp.isfinite(out.buffer[outputs:]).all()
+            out["status"][1:2] = xp.abs(raw_positions - dev.atoms.positions).max()
+        return out
+
+    def _resident_fields(self, out: Download, status: np.ndarray, dev: DeviceBatch,
+                         per_atom: frozenset[str]) -> dict[str, Any] | None:
+        """The device result fields of a resident batch, after its status (see :meth:`evaluate_resident`)."""
+        if not status[0]:  # the host copy names the first non-finite output
+            self._result(self.plan.result(self, out.fetch(), dev, False, per_atom)).check_finite()
+        if status[1] > WRAP_EXACT_LIMIT:
+            return None
+        return self.plan.result(self, out.views(), dev, False, per_atom)
 
     def _count_neighbors(self, dev: DeviceBatch, strategy: str) -> None:
         """Capacities from the counts of lists that store nothing (the first evaluation)."""
@@ -341,12 +424,13 @@ class Evaluator:
         self.capacity_radial = grown_capacity(int(counts[0]), 1)
         self.capacity_angular = grown_capacity(int(counts[1]), 1)
 
-    def _check_diagnostics(self, batch: Batch, diagnostics: np.ndarray, strategy: str) -> None:
+    def _check_diagnostics(self, host_batch: Callable[[], Batch], diagnostics: np.ndarray,
+                           strategy: str) -> None:
         max_radial, max_angular, coincident = (int(v) for v in diagnostics)
         self.neighbor_maxima = NeighborMaxima(max_radial, max_angular, self.capacity_radial,
                                               self.capacity_angular, strategy)
         if coincident:
-            raise ValueError(_coincident_message(batch, coincident - 1))
+            raise ValueError(_coincident_message(host_batch(), coincident - 1))
 
     def _fits(self) -> bool:
         m = self.neighbor_maxima
@@ -363,12 +447,20 @@ class Evaluator:
             atom = int(np.argwhere(~np.isfinite(batch.positions))[0, 0])
             raise ValueError(f"atom {atom} has a non-finite position {batch.positions[atom]}")
         xp = self.xp
-        atoms = self.search.wrap(device_atoms(
-            xp, xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64)),
-            xp.asarray(types), batch.cells, batch.pbc, batch.offsets, self._rc_search, strategy))
+        positions = xp.asarray(np.ascontiguousarray(batch.positions, dtype=np.float64))
+        return self._device_batch(positions, xp.asarray(types), batch.cells, batch.pbc,
+                                  batch.offsets, strategy, self.plan.upload(self, batch, types))
+
+    def _device_batch(self, positions: Any, types: Any, cells: np.ndarray, pbc: np.ndarray,
+                      offsets: np.ndarray, strategy: str, extra: dict[str, Any],
+                      system_index: Any = None) -> DeviceBatch:
+        """The device batch of atoms already on the device, wrapped into their cells."""
+        xp = self.xp
+        atoms = self.search.wrap(device_atoms(xp, positions, types, cells, pbc, offsets,
+                                              self._rc_search, strategy, system_index))
         self._last_atoms = atoms
-        parts, n_parts = sum_parts(xp, np.asarray(batch.offsets))
-        return DeviceBatch(atoms, parts, n_parts, self.plan.upload(self, batch, types))
+        parts, n_parts = sum_parts(xp, np.asarray(offsets))
+        return DeviceBatch(atoms, parts, n_parts, extra)
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:

@@ -121,23 +121,50 @@ def test_float32_reproduces_gpumd_nep_prediction():
     assert np.abs(ours / counts[:, None] - virial).max() <= VIRIAL_TOL
 
 
-def test_evaluate_takes_and_returns_cupy_arrays_on_the_gpu(gpu):
+def _inside_arrays() -> dict[str, np.ndarray]:
+    """A zoo structure with its atoms wrapped into the cell: the host path's exact wrap
+    and the device's then leave every bit alone, so the two paths must agree bitwise."""
+    atoms = structure_zoo(("Si", "C"))[2].copy()
+    atoms.wrap()
+    return dict(positions=atoms.positions, numbers=atoms.numbers, cell=np.asarray(atoms.cell[:]),
+                pbc=np.asarray(atoms.pbc))
+
+
+def test_evaluate_keeps_cupy_arrays_on_the_gpu(gpu):
     import cupy
 
     import gpunep
 
     model = random_model(("Si", "C"), seed=31, zbl=(0.8, 1.6))
-    atoms = structure_zoo(("Si", "C"))[2]
-    arrays = dict(positions=atoms.positions, numbers=atoms.numbers, cell=np.asarray(atoms.cell[:]),
-                  pbc=np.asarray(atoms.pbc))
+    arrays = _inside_arrays()
     backend = KernelBackend(model, "cuda", "float64", device=gpu)
     expected = gpunep.evaluate(backend, **arrays, properties=("energy", "forces", "stress"))
     with cupy.cuda.Device(gpu):
         results = gpunep.evaluate(backend, **{k: cupy.asarray(v) for k, v in arrays.items()},
                                   properties=("energy", "forces", "stress"))
+    assert backend.transfers == 1  # the diagnostics: the results stayed on the device
     for name, value in results.items():
         assert isinstance(value, cupy.ndarray) and value.device.id == gpu, name
         assert np.array_equal(cupy.asnumpy(value), expected[name]), name   # same batch, same kernels
+
+
+def test_evaluate_keeps_torch_cuda_tensors_on_the_gpu(gpu):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("this torch has no CUDA")
+    import gpunep
+
+    model = random_model(("Si", "C"), seed=31, zbl=(0.8, 1.6))
+    arrays = _inside_arrays()
+    backend = KernelBackend(model, "cuda", "float64", device=gpu)
+    expected = gpunep.evaluate(backend, **arrays, properties=("energy", "forces", "stress"))
+    device = torch.device("cuda", gpu)
+    tensors = {k: torch.as_tensor(v, device=device) for k, v in arrays.items()}
+    results = gpunep.evaluate(backend, **tensors, properties=("energy", "forces", "stress"))
+    assert backend.transfers == 1
+    for name, value in results.items():
+        assert isinstance(value, torch.Tensor) and value.device == device, name
+        assert np.array_equal(value.cpu().numpy(), expected[name]), name
 
 
 def test_a_committee_in_one_pass_equals_each_member_alone(gpu):

@@ -29,11 +29,11 @@ SUM_COMPONENTS = 10
 MAX_PRECONTRACTED_TYPES = 16
 
 
-def present_types(ev: PlanContext, types: np.ndarray) -> tuple[int, np.ndarray]:
-    """``(n_pre, type_slot)``: the radial derivatives are pre-contracted per present
-    neighbor type (kernels/nep_potential.cu) when few types are present."""
+def present_types(ev: PlanContext, type_counts: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(n_pre, type_slot)`` from the atoms of each type: the radial derivatives are
+    pre-contracted per present neighbor type (kernels/nep_potential.cu) when few types are present."""
     n_types = len(ev.model.types)
-    present = np.flatnonzero(np.bincount(types, minlength=n_types))
+    present = np.flatnonzero(type_counts)
     type_slot = np.full(n_types, -1, dtype=np.int32)
     type_slot[present] = np.arange(len(present), dtype=np.int32)
     return (len(present) if len(present) <= MAX_PRECONTRACTED_TYPES else 0), type_slot
@@ -45,7 +45,11 @@ class PotentialPlan(ModelPlan):
     files = ("nep_potential.cu", "nep_descriptor.cu")
 
     def upload(self, ev: PlanContext, batch: "Batch", types: np.ndarray) -> dict[str, Any]:
-        n_pre, type_slot = present_types(ev, types)
+        return self.upload_counts(ev, np.bincount(types, minlength=len(ev.model.types)))
+
+    def upload_counts(self, ev: PlanContext, type_counts: np.ndarray) -> dict[str, Any]:
+        """:meth:`upload` from the atoms of each type (all a potential's launches need)."""
+        n_pre, type_slot = present_types(ev, type_counts)
         return {"n_pre": n_pre, "type_slot": ev.xp.asarray(type_slot)}
 
     def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
@@ -118,14 +122,17 @@ def copy_per_atom(ev: PlanContext, atom_sums: Any, out: "Download", n: int) -> N
         ev.xp.copyto(out["atom_virials"], atom_sums[n:])
 
 
-def energy_fields(ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatch",
+def energy_fields(ev: PlanContext, host: dict[str, Any], dev: "DeviceBatch",
                   descriptors: bool, per_atom: frozenset[str]) -> dict[str, Any]:
     """BatchResult fields of a model with an energy, from the outputs ``sums``, ``force``
-    and, when asked for, ``atom_sums`` and ``descriptors``."""
+    and, when asked for, ``atom_sums`` and ``descriptors``: host arrays, or device views
+    (then device arrays)."""
     n, s = dev.atoms.n_atoms, dev.atoms.n_structures
+    # copies throughout: the arrays may be views of the device's download buffer,
+    # which the next evaluation overwrites (and .copy() serves numpy and CuPy alike)
     sums = host["sums"].reshape(s, SUM_COMPONENTS)
-    fields = {"energy": sums[:, 0].copy(), "virial": sums[:, 1:].reshape(s, 3, 3).copy(),
-              "forces": np.ascontiguousarray(host["force"].reshape(3, n).T),
+    fields = {"energy": sums[:, 0].copy(), "virial": sums[:, 1:].copy().reshape(s, 3, 3),
+              "forces": host["force"].reshape(3, n).T.copy(),
               "energies": None, "virials": None, "descriptors": None}
     if "atom_sums" in host:
         atom_sums = host["atom_sums"].reshape(SUM_COMPONENTS, n)
@@ -135,7 +142,7 @@ def energy_fields(ev: PlanContext, host: dict[str, np.ndarray], dev: "DeviceBatc
     if energies is not None:
         fields["energies"] = energies.copy()
     if virials is not None:
-        fields["virials"] = np.ascontiguousarray(virials.reshape(9, n).T.reshape(n, 3, 3))
+        fields["virials"] = virials.reshape(9, n).T.copy().reshape(n, 3, 3)
     if descriptors:
         fields["descriptors"] = descriptor_output(ev, host, n)
     return fields
