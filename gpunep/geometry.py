@@ -52,6 +52,12 @@ def completed_cell(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
     return full
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a x b`` of two 3-vectors: the products and differences of ``np.cross`` (so the
+    same bits), without its general-shape overhead (~45 us a call, paid per structure)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
 def face_distances(cell: np.ndarray) -> np.ndarray:
     """Distances between opposite faces of the cell (its thicknesses), shape (3,).
 
@@ -60,9 +66,9 @@ def face_distances(cell: np.ndarray) -> np.ndarray:
     """
     volume = abs(np.linalg.det(cell))
     areas = np.array(
-        [np.linalg.norm(np.cross(cell[1], cell[2])),
-         np.linalg.norm(np.cross(cell[2], cell[0])),
-         np.linalg.norm(np.cross(cell[0], cell[1]))]
+        [np.linalg.norm(cross(cell[1], cell[2])),
+         np.linalg.norm(cross(cell[2], cell[0])),
+         np.linalg.norm(cross(cell[0], cell[1]))]
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(areas > 0, volume / areas, 0.0)

@@ -14,9 +14,12 @@ per-structure sums come from a module shared by every model. Each model type
 has a plan (:mod:`gpunep.engine.plans`): potentials, charge models,
 dipole and polarizability models.
 
-List capacities come from what the lists need: the first evaluation counts
-neighbors without storing them (one extra transfer of three numbers), and
-every evaluation reports the true largest counts with its results; a list
+List capacities come from what the lists need: the first evaluation builds
+lists with capacities guessed from the number density (or, without a density,
+counts neighbors without storing them) and fetches their true counts before
+anything else runs (one extra transfer of three numbers); a guess too small
+is replaced by the counts and the lists built again. Every evaluation
+reports the true largest counts with its results; a list
 that overflowed grows (GPUMD's 25 % headroom over the count) and the
 evaluation runs again, so results are never truncated. The counts are kept
 in :attr:`Evaluator.neighbor_maxima` (what GPUMD writes to neighbor.out).
@@ -43,7 +46,8 @@ from gpunep.engine.launch import Group, Launcher, Profile, scalars
 from gpunep.engine.model_arrays import check_supported, model_arrays
 from gpunep.engine.device_batch import (DeviceAtoms, DeviceBatch, ResidentBatch, device_atoms,
                                          sum_parts)
-from gpunep.engine.neighbors import NeighborLists, NeighborSearch, choose_strategy, grown_capacity
+from gpunep.engine.neighbors import (NeighborLists, NeighborSearch, choose_strategy, grown_capacity,
+                                     guessed_capacities)
 from gpunep.engine.plans import PotentialPlan, model_plan
 from gpunep.executors.kernel_source import real_dtype
 from gpunep.structures import Batch, BatchResult, per_atom_outputs
@@ -250,9 +254,10 @@ class Evaluator:
             return Batch(self.xp.asnumpy(batch.positions), self.xp.asnumpy(batch.types),
                          batch.cells, batch.pbc, batch.offsets)
 
+        guess = self._guess(batch.cells, batch.pbc, batch.offsets)
         with self._phase("evaluate (total)"):
             return self._run(dev, strategy, (self.params,), False, per_atom_outputs(per_atom),
-                             host_batch, raw_positions=batch.positions)[0]
+                             host_batch, guess, raw_positions=batch.positions)[0]
 
     def _evaluate_all(self, batch: Batch, members: tuple[Any, ...], descriptors: bool,
                       per_atom: bool | Iterable[str]) -> list[BatchResult]:
@@ -350,19 +355,20 @@ class Evaluator:
         strategy = choose_strategy(self.neighbor_strategy, batch.n_atoms, batch.n_structures)
         with self._phase("upload"):
             dev = self._upload(batch, strategy)
-        return self._run(dev, strategy, members, descriptors, per_atom, lambda: batch)
+        guess = self._guess(batch.cells, batch.pbc, batch.offsets)
+        return self._run(dev, strategy, members, descriptors, per_atom, lambda: batch, guess)
 
     def _run(self, dev: DeviceBatch, strategy: str, members: tuple[Any, ...], descriptors: bool,
              per_atom: frozenset[str], host_batch: Callable[[], Batch],
-             raw_positions: Any = None) -> list[dict[str, Any] | None]:
+             guess: tuple[int, int] | None, raw_positions: Any = None) -> list[dict[str, Any] | None]:
         """Each member's result fields: on the host, or with the ``raw_positions`` of a
         resident batch on the device (:meth:`_resident_fields`). The first member's
         diagnostics are checked; a list that overflowed grows and everything runs again."""
-        if self.capacity_radial is None:
-            self._count_neighbors(dev, strategy)
+        lists = self._first_lists(dev, strategy, guess) if self.capacity_radial is None else None
         while True:
-            lists = self.search.build(dev.atoms, self.capacity_radial, self.capacity_angular,
-                                      strategy)
+            if lists is None:
+                lists = self.search.build(dev.atoms, self.capacity_radial, self.capacity_angular,
+                                          strategy)
             fields: list[dict[str, Any] | None] = []
             for params in members:
                 out = self._launch_plan(dev, lists, params, descriptors, per_atom, raw_positions)
@@ -383,6 +389,14 @@ class Evaluator:
             self.capacity_radial = grown_capacity(self.neighbor_maxima.radial, self.capacity_radial)
             self.capacity_angular = grown_capacity(self.neighbor_maxima.angular,
                                                    self.capacity_angular)
+            lists = None
+
+    def _guess(self, cells: np.ndarray, pbc: np.ndarray, offsets: np.ndarray) -> tuple[int, int] | None:
+        """First capacities for a backend's first batch (:func:`guessed_capacities`)."""
+        if self.capacity_radial is not None:
+            return None
+        radial, angular = self._rc_pairs
+        return guessed_capacities(cells, pbc, offsets, float(np.max(radial)), float(np.max(angular)))
 
     def _launch_plan(self, dev: DeviceBatch, lists: NeighborLists, params: Any, descriptors: bool,
                      per_atom: frozenset[str], raw_positions: Any = None) -> Download:
@@ -416,13 +430,22 @@ class Evaluator:
             return None
         return self.plan.result(self, out.views(), dev, False, per_atom)
 
-    def _count_neighbors(self, dev: DeviceBatch, strategy: str) -> None:
-        """Capacities from the counts of lists that store nothing (the first evaluation)."""
-        lists = self.search.build(dev.atoms, 0, 0, strategy)
+    def _first_lists(self, dev: DeviceBatch, strategy: str,
+                     guess: tuple[int, int] | None) -> NeighborLists | None:
+        """The capacities of a backend's first evaluation, from lists whose counts are
+        fetched before anything else runs (one transfer): lists of the ``guess``ed
+        capacities, returned when every atom's neighbors fit; else (no guess, or a guess
+        too small) capacities from the true counts, and None (the lists are built again)."""
+        radial, angular = guess if guess is not None else (0, 0)
+        lists = self.search.build(dev.atoms, radial, angular, strategy)
         counts = lists.diagnostics if self.xp is np else self.xp.asnumpy(lists.diagnostics)
         self.transfers += 1
+        if guess is not None and counts[0] <= radial and counts[1] <= angular:
+            self.capacity_radial, self.capacity_angular = radial, angular
+            return lists
         self.capacity_radial = grown_capacity(int(counts[0]), 1)
         self.capacity_angular = grown_capacity(int(counts[1]), 1)
+        return None
 
     def _check_diagnostics(self, host_batch: Callable[[], Batch], diagnostics: np.ndarray,
                            strategy: str) -> None:

@@ -175,6 +175,42 @@ def grown_capacity(observed: int, capacity: int) -> int:
     return max(int(capacity), math.ceil(1.25 * int(observed)), 1)
 
 
+GUESS_MARGIN = 1.35
+"""Over the mean neighbor count of the densest structure: a first list capacity that
+holds the densest atom's neighbors in crystals and liquids (about 1.1-1.2x the mean)."""
+
+
+GUESS_LIMIT = 1024
+"""Largest guessed capacity: a denser structure (a bad cell, atoms on top of each
+other) is counted first rather than trusted with lists of that size for every atom."""
+
+
+def guessed_capacities(cells: np.ndarray, pbc: np.ndarray, offsets: np.ndarray,
+                       rc_radial: float, rc_angular: float) -> tuple[int, int] | None:
+    """First list capacities from the densest structure's number density, or None
+    when a structure with atoms is not periodic in three dimensions (no density) or
+    the guess passes :data:`GUESS_LIMIT`.
+
+    The first evaluation checks its lists against these before anything else runs
+    and, when an atom has more neighbors, grows them (:func:`grown_capacity`) and
+    builds them again: a guess that is too small costs one more search, the cost of
+    counting first.
+    """
+    counts = np.diff(np.asarray(offsets))
+    occupied = counts > 0
+    if not occupied.any() or not np.asarray(pbc, dtype=bool)[occupied].all():
+        return None
+    volumes = np.abs(np.linalg.det(np.asarray(cells, dtype=np.float64)[occupied]))
+    if not np.all(volumes > 0.0):
+        return None
+    density = float(np.max(counts[occupied] / volumes))
+    sphere = 4.0 / 3.0 * math.pi
+
+    radial, angular = (math.ceil(GUESS_MARGIN * density * sphere * rc ** 3) + 8
+                       for rc in (rc_radial, rc_angular))
+    return (radial, angular) if max(radial, angular) <= GUESS_LIMIT else None
+
+
 def choose_strategy(strategy: str, n_atoms: int, n_structures: int) -> str:
     """'small' or 'cell' for ``strategy`` ('auto' by the average structure size)."""
     if strategy not in STRATEGIES:

@@ -31,8 +31,8 @@ def rattled(a: float, repeat: tuple[int, int, int], seed: int):
 def test_each_member_bitwise_equals_its_own_backend_also_after_lists_grow(precision):
     engine = get_backend(MEMBERS[0], "host", precision)
     sparse = pack([rattled(6.6, (1, 1, 1), 1), rattled(6.4, (2, 1, 1), 2)], MEMBERS[0])
-    # compressed by 10 %: more neighbors than the capacities counted on the sparse batch
-    dense = pack([rattled(5.8, (2, 1, 1), 3), rattled(6.0, (1, 1, 1), 4)], MEMBERS[0])
+    # compressed by a quarter: more neighbors than the capacities the sparse batch set
+    dense = pack([rattled(4.8, (2, 1, 1), 3), rattled(5.0, (1, 1, 1), 4)], MEMBERS[0])
     engine.evaluate_members(sparse, MEMBERS, per_atom=True)
     capacity = engine.neighbor_maxima.capacity_radial
     for batch in (sparse, dense):

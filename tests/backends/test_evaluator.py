@@ -21,6 +21,7 @@ from gpunep import reference
 from gpunep.backends import get_backend
 from gpunep.executors import cuda
 from gpunep.backends.kernel import KernelBackend
+from gpunep.engine.neighbors import GUESS_MARGIN
 from gpunep.executors.executor import Executor
 from gpunep.errors import BackendUnavailableError, UnsupportedModelError
 from gpunep.engine.evaluator import Evaluator
@@ -43,13 +44,27 @@ def rattled_bulk(symbols: tuple[str, ...], a: float, repeat: int, seed: int) -> 
     return atoms
 
 
-def test_capacities_come_from_the_counts_and_overflowing_lists_grow():
+def density_guess(structures: list[Atoms], rc: float) -> int:
+    """The first capacity gpunep guesses for periodic structures (GUESS_MARGIN over the
+    densest structure's mean count, plus 8), computed here from ASE's volumes."""
+    density = max(len(atoms) / atoms.get_volume() for atoms in structures)
+    return math.ceil(GUESS_MARGIN * density * 4.0 / 3.0 * math.pi * rc ** 3) + 8
+
+
+def true_counts(structures: list[Atoms], cutoffs: tuple[float, float]) -> tuple[int, int]:
+    """The largest radial and angular neighbor counts (ASE counts the same images)."""
+    return tuple(max(np.bincount(neighbor_list("i", atoms, rc)).max() for atoms in structures)
+                 for rc in cutoffs)
+
+
+def test_capacities_come_from_the_density_and_overflowing_lists_grow():
     # max-neighbor numbers far too small: the header's numbers are not what the lists get
     model = random_model(("Te", "Pb"), cutoff=(6.0, 4.5), max_neighbors=(1, 1), seed=11)
     structures = [rattled_bulk(model.types, 5.0, 2, seed=1), rattled_bulk(model.types, 4.6, 1, seed=2)]
     batch = pack(structures, model)
     backend = KernelBackend(model, "host", "float64")
-    # no capacity before the first evaluation: it counts the neighbors first
+    # no capacity before the first evaluation: it guesses them from the density and
+    # checks the lists against the true counts before anything else runs
     assert (backend.evaluator.capacity_radial, backend.evaluator.capacity_angular) == (None, None)
     result = backend.evaluate(batch)
     expected = reference.evaluate(model, batch)
@@ -57,27 +72,55 @@ def test_capacities_come_from_the_counts_and_overflowing_lists_grow():
         assert rel(getattr(result, name), getattr(expected, name)) <= RTOL_FLOAT64, name
     assert backend.evaluator.transfers == 2  # the counts, then the results
 
-    # the reported maxima are the true largest counts (ASE counts the same images)
-    counts = [max(np.bincount(neighbor_list("i", atoms, rc)).max() for atoms in structures)
-              for rc in (6.0, 4.5)]
+    counts = true_counts(structures, (6.0, 4.5))
     maxima = backend.neighbor_maxima
-    assert (maxima.radial, maxima.angular) == tuple(counts)
-    # GPUMD's headroom over what was counted, and kept for the next call
-    assert maxima.capacity_radial == math.ceil(1.25 * counts[0])
-    assert maxima.capacity_angular == math.ceil(1.25 * counts[1])
+    assert (maxima.radial, maxima.angular) == counts
+    # the guesses held every atom's neighbors, so the lists were kept, not rebuilt
+    guesses = (density_guess(structures, 6.0), density_guess(structures, 4.5))
+    assert counts[0] <= guesses[0] and counts[1] <= guesses[1]
+    assert (maxima.capacity_radial, maxima.capacity_angular) == guesses
     again = backend.evaluate(batch)
     assert np.array_equal(again.forces, result.forces)
     assert backend.evaluator.transfers == 1
     assert backend.neighbor_maxima.capacity_radial == maxima.capacity_radial
 
     # lists too small for a batch (as after a smaller batch): one overflowing pass,
-    # then lists grown to the counts, and the exact result
+    # then lists grown to the counts (GPUMD's 25 % headroom), and the exact result
     backend.evaluator.capacity_radial, backend.evaluator.capacity_angular = 2, 2
     grown = backend.evaluate(batch)
     assert backend.evaluator.transfers == 2
     assert np.array_equal(grown.forces, result.forces)
     assert backend.neighbor_maxima.capacity_radial == math.ceil(1.25 * counts[0])
     assert backend.neighbor_maxima.capacity_angular == math.ceil(1.25 * counts[1])
+
+
+def test_a_guess_too_small_is_replaced_by_the_counts_before_anything_runs():
+    # a dense cluster in a large periodic box: the mean density says few neighbors
+    model = random_model(("Te", "Pb"), cutoff=(6.0, 4.5), seed=11)
+    cluster = rattled_bulk(model.types, 4.6, 2, seed=4)
+    cluster.set_cell([40.0, 40.0, 40.0])
+    counts = true_counts([cluster], (6.0, 4.5))
+    assert density_guess([cluster], 6.0) < counts[0]
+    backend = KernelBackend(model, "host", "float64")
+    result = backend.evaluate(pack(cluster, model))
+    assert backend.evaluator.transfers == 2  # the counts, then the results: nothing ran twice
+    maxima = backend.neighbor_maxima
+    assert (maxima.radial, maxima.angular) == counts
+    assert maxima.capacity_radial == math.ceil(1.25 * counts[0])
+    assert maxima.capacity_angular == math.ceil(1.25 * counts[1])
+    expected = reference.evaluate(model, pack(cluster, model))
+    assert rel(result.forces, expected.forces) <= RTOL_FLOAT64
+
+
+def test_structures_without_a_volume_are_counted_first():
+    model = random_model(("Te", "Pb"), cutoff=(6.0, 4.5), seed=11)
+    slab = rattled_bulk(model.types, 4.6, 2, seed=5)
+    slab.pbc = (True, True, False)
+    backend = KernelBackend(model, "host", "float64")
+    backend.evaluate(pack(slab, model))
+    counts = true_counts([slab], (6.0, 4.5))
+    assert backend.evaluator.transfers == 2
+    assert backend.neighbor_maxima.capacity_radial == math.ceil(1.25 * counts[0])
 
 
 @pytest.mark.parametrize("precision, rtol", [
