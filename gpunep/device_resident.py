@@ -1,7 +1,7 @@
 """:func:`gpunep.evaluate` on the GPU the arrays live on: read in place, results made there.
 
 When the positions are on the device a ``cuda`` backend runs on (CuPy arrays,
-torch CUDA tensors, any DLPack array there) and the model is a potential,
+torch CUDA tensors; numbers, cells and system_index there too) and the model is a potential,
 the evaluation never copies anything of size N to the host: the arrays are
 read through DLPack, species are mapped to types and checked on the device,
 and the results are device arrays shared with the caller's library. Two
@@ -32,19 +32,25 @@ from gpunep.structures import type_table
 
 #: what the device path returns (descriptors and charge-model outputs take the host path)
 RESIDENT_PROPERTIES = frozenset(("energy", "forces", "stress", "energies", "stresses"))
+#: the libraries whose GPU arrays it reads and makes (others go through the host)
+RESIDENT_LIBRARIES = ("cupy", "torch")
 _DLPACK_CUDA = 2
 _PER_ATOM = {"energies": "energies", "stresses": "virials"}
 
 
-def stays_on_device(backend: Backend, where: Placement, wanted: tuple[str, ...],
-                    total_charge: Any) -> bool:
+def stays_on_device(backend: Backend, arrays: dict[str, Any], where: Placement,
+                    wanted: tuple[str, ...], total_charge: Any) -> bool:
     """Whether :func:`evaluate_resident` serves this call: a potential on a cuda backend,
-    inputs on its device, properties it returns, no net charges."""
+    CuPy arrays or torch tensors on its device (pbc may be host values), properties it
+    returns, no net charges."""
     from gpunep.backends.kernel import KernelBackend
 
     return (isinstance(backend, KernelBackend) and backend.name == "cuda"
             and backend.model.model_type == "potential" and total_charge is None
+            and where.library in RESIDENT_LIBRARIES
             and where.device == (_DLPACK_CUDA, backend.device)
+            and all(placement_of(arrays[name]) is not None for name in ("numbers", "cell"))
+            and (arrays["system_index"] is None or placement_of(arrays["system_index"]) is not None)
             and RESIDENT_PROPERTIES.issuperset(wanted))
 
 
@@ -69,7 +75,11 @@ def evaluate_resident(backend: Any, arrays: dict[str, Any], wanted: tuple[str, .
     """
     xp = backend.evaluator.xp
     with backend.executor.on_device():
-        batch = _resident_batch(backend.model, xp, arrays)
+        try:
+            dtype = on_device(arrays["positions"], xp).dtype   # torch's dtype is not numpy's
+            batch = _resident_batch(backend.model, xp, arrays)
+        except BufferError:  # a stream the producer cannot hand over (torch under CuPy's per-thread default stream)
+            return None
         if batch is None:
             return None
         volumes = stress_volumes(batch.cells, wanted)
@@ -77,7 +87,6 @@ def evaluate_resident(backend: Any, arrays: dict[str, Any], wanted: tuple[str, .
         fields = backend.evaluate_resident(batch, per_atom=per_atom)
         if fields is None:
             return None
-        dtype = arrays["positions"].dtype
         results = {name: _ase_result(xp, name, fields, volumes, arrays["system_index"])
                    for name in wanted}
         return {name: like_device_input(value.astype(dtype, copy=False), where)
@@ -98,7 +107,7 @@ def _resident_batch(model: Any, xp: Any, arrays: dict[str, Any]) -> ResidentBatc
     n_types = len(model.types)
     parts = {
         "atom_checks": (~bad_atoms).all().reshape(1),
-        "type_bounds": xp.searchsorted(xp.sort(types), xp.arange(n_types + 1)),
+        "types_present": _present(xp, types, n_types),
         "cells": cells.reshape(-1),
     }
     if system_index is not None:
@@ -122,7 +131,7 @@ def _resident_batch(model: Any, xp: Any, arrays: dict[str, Any]) -> ResidentBatc
              else on_device(system_index, xp).astype(np.int32))
     batch = ResidentBatch(positions, types, index, meta["cells"].reshape(n_systems, 3, 3),
                           np.ascontiguousarray(np.broadcast_to(pbc, (n_systems, 3))), offsets,
-                          np.diff(meta["type_bounds"]).astype(np.int64))
+                          meta["types_present"] > 0)
     return batch if _cells_pass(batch, model.max_cutoff) else None
 
 
@@ -134,6 +143,13 @@ def _types(model: Any, xp: Any, numbers: Any, positions: Any) -> tuple[Any, Any]
     types = xp.where(inside, table[xp.where(inside, numbers, 0)], -1)
     bad = (types < 0) | ~xp.isfinite(positions).all(axis=1)
     return xp.where(bad, 0, types).astype(np.int32), bad
+
+
+def _present(xp: Any, types: Any, n_types: int) -> Any:
+    """Whether each type occurs (a scatter: no sort, which CuPy 13 waits on)."""
+    present = xp.zeros(n_types, dtype=bool)
+    present[types] = True
+    return present
 
 
 def _system_parts(xp: Any, system_index: Any, n_atoms: int, n_systems: int) -> dict[str, Any]:

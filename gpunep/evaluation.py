@@ -101,7 +101,7 @@ def evaluate(model_or_backend: "Backend | Model | str | os.PathLike | Any", posi
     arrays = dict(positions=positions, numbers=numbers, cell=cell, pbc=pbc,
                   system_index=system_index, total_charge=total_charge)
     where = common_placement(arrays, "positions")
-    if stays_on_device(backend, where, wanted, total_charge):
+    if stays_on_device(backend, arrays, where, wanted, total_charge):
         results = evaluate_resident(backend, arrays, wanted, where)
         if results is not None:
             return results

@@ -489,12 +489,14 @@ def _array_functions(state: _State) -> dict[str, Any]:
         return _device_array(state, np.where(*(_operand(state, v) for v in (condition, x, y))))
 
     def from_dlpack(a: Any) -> ndarray:
-        # only the stand-in's own arrays live on its devices; CuPy would wrap any
-        # DLPack producer on a CUDA device without a copy
-        if not isinstance(a, ndarray):
-            raise TypeError(f"the CuPy stand-in reads only its own arrays through DLPack, not "
-                            f"{type(a).__module__}.{type(a).__name__}")
-        return a
+        # CuPy wraps any DLPack producer on a CUDA device without a copy; on the stand-in's
+        # devices only its own arrays live, so another library's array (a test's stand-in
+        # for a torch CUDA tensor) hands over the stand-in array it holds from __dlpack__
+        exported = a if isinstance(a, ndarray) else getattr(a, "__dlpack__", lambda: None)()
+        if not isinstance(exported, ndarray):
+            raise TypeError(f"the CuPy stand-in reads only arrays on its devices through DLPack, "
+                            f"not {type(a).__module__}.{type(a).__name__}")
+        return exported
 
     return dict(sort=sort, concatenate=concatenate, ascontiguousarray=ascontiguousarray,
                 where=where, from_dlpack=from_dlpack)

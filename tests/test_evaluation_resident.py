@@ -194,3 +194,57 @@ def test_descriptors_take_the_host_path_and_come_back_on_the_device():
         assert standin.transfers == len(device) + 1
         for name, value in results.items():
             assert np.array_equal(value.get(), expected[name]), name
+
+
+class CudaTensor:
+    """What gpunep reads of a torch CUDA tensor, over a stand-in array: torch's own dtype
+    (which numpy cannot read), ``detach()``, and the DLPack exchange (its ``__dlpack__``
+    hands the stand-in the array it holds; ``torch.from_dlpack`` is patched to wrap one)."""
+
+    __module__ = "torch"
+
+    def __init__(self, array):
+        import torch
+
+        self.array = array
+        self.dtype = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
+                      np.dtype(np.int64): torch.int64, np.dtype(np.bool_): torch.bool}[array.dtype]
+        self.shape = array.shape
+
+    def detach(self):
+        return self
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+    def __dlpack__(self, stream=None):
+        return self.array
+
+
+def test_torch_cuda_tensors_in_torch_tensors_out(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch, "from_dlpack", CudaTensor)
+    arrays = two_systems()
+    with cuda_standin() as standin:
+        engine = get_backend(MODEL, "cuda", "float64")
+        expected = gpunep.evaluate(engine, **arrays, properties=ALL)
+        tensors = {name: CudaTensor(value) for name, value in on_device(standin.cupy, arrays).items()}
+        standin.log.reset()
+        results = gpunep.evaluate(engine, **tensors, properties=ALL)
+        assert standin.transfers == 2
+        for name, value in results.items():
+            assert isinstance(value, CudaTensor) and value.dtype == torch.float64, name
+            assert np.array_equal(value.array.get(), expected[name]), name
+
+
+def test_host_lists_beside_device_positions_take_the_host_path():
+    arrays = two_systems()
+    with cuda_standin() as standin:
+        engine = get_backend(MODEL, "cuda", "float64")
+        expected = gpunep.evaluate(engine, **arrays)
+        mixed = dict(arrays, positions=standin.cupy.asarray(arrays["positions"]),
+                     numbers=arrays["numbers"].tolist(), cell=arrays["cell"].tolist(),
+                     system_index=arrays["system_index"].tolist(), pbc=True)
+        results = gpunep.evaluate(engine, **mixed)
+        for name, value in results.items():
+            assert np.array_equal(value.get(), expected[name]), name

@@ -103,7 +103,9 @@ class KernelBackend(Backend):
     @property
     def transfers(self) -> int:
         """Device-to-host copies of the last evaluation: 1 (its results), plus 1 for the
-        neighbor counts of a backend's first evaluation, plus 1 per overflow rerun."""
+        neighbor counts of a backend's first evaluation, plus 1 per overflow rerun.
+        :func:`gpunep.evaluate` on GPU arrays that stay on the device makes one more
+        before the evaluation, of the per-system data (:mod:`gpunep.device_resident`)."""
         return self.evaluator.transfers
 
     @property

@@ -71,7 +71,7 @@ class ResidentBatch:
     cells : (S, 3, 3) float64 host, each accepted by :func:`gpunep.geometry.check_cell`
     pbc : (S, 3) bool host
     offsets : (S + 1,) int64 host, the first atom of each structure
-    type_counts : (T,) int64 host, atoms of each type
+    types_present : (T,) bool host, whether each type occurs
     """
 
     positions: Any
@@ -80,7 +80,7 @@ class ResidentBatch:
     cells: np.ndarray
     pbc: np.ndarray
     offsets: np.ndarray
-    type_counts: np.ndarray
+    types_present: np.ndarray
 
     @property
     def n_atoms(self) -> int:

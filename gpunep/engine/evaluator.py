@@ -18,7 +18,8 @@ List capacities come from what the lists need: the first evaluation builds
 lists with capacities guessed from the number density (or, without a density,
 counts neighbors without storing them) and fetches their true counts before
 anything else runs (one extra transfer of three numbers); a guess too small
-is replaced by the counts and the lists built again. Every evaluation
+is replaced by the counts and the lists built again, and after the first
+evaluation the capacities are GPUMD's, 25 % over the counts. Every evaluation
 reports the true largest counts with its results; a list
 that overflowed grows (GPUMD's 25 % headroom over the count) and the
 evaluation runs again, so results are never truncated. The counts are kept
@@ -68,8 +69,9 @@ numbers where they only guide a memory estimate."""
 
 @dataclass(frozen=True)
 class NeighborMaxima:
-    """Largest neighbor counts of the last evaluation, the capacities it ran with,
-    and the neighbor strategy ('small' or 'cell') that built the lists."""
+    """Largest neighbor counts of the last evaluation, the list capacities (those it
+    ran with; after a first evaluation on guessed capacities, those every later one
+    gets), and the neighbor strategy ('small' or 'cell') that built the lists."""
 
     radial: int
     angular: int
@@ -246,7 +248,7 @@ class Evaluator:
         self.transfers = self.launch.synchronizations = self._list_launch.synchronizations = 0
         strategy = choose_strategy(self.neighbor_strategy, batch.n_atoms, batch.n_structures)
         with self._phase("upload"):
-            extra = self.plan.upload_counts(self, batch.type_counts)
+            extra = self.plan.upload_present(self, batch.types_present)
             dev = self._device_batch(batch.positions, batch.types, batch.cells, batch.pbc,
                                      batch.offsets, strategy, extra, batch.system_index)
 
@@ -365,6 +367,7 @@ class Evaluator:
         resident batch on the device (:meth:`_resident_fields`). The first member's
         diagnostics are checked; a list that overflowed grows and everything runs again."""
         lists = self._first_lists(dev, strategy, guess) if self.capacity_radial is None else None
+        guessed = lists is not None
         while True:
             if lists is None:
                 lists = self.search.build(dev.atoms, self.capacity_radial, self.capacity_angular,
@@ -372,6 +375,11 @@ class Evaluator:
             fields: list[dict[str, Any] | None] = []
             for params in members:
                 out = self._launch_plan(dev, lists, params, descriptors, per_atom, raw_positions)
+                # a resident batch's results are copied out of the download buffer before
+                # the download that waits for the device, so no later evaluation (on
+                # another stream) can overwrite the buffer before the copies ran
+                kept = (None if raw_positions is None
+                        else self.plan.result(self, out.views(), dev, False, per_atom))
                 with self._phase("download"):
                     host = out.fetch() if raw_positions is None else out.fetch_head("status")
                 self.transfers += out.transfers
@@ -382,8 +390,10 @@ class Evaluator:
                 if raw_positions is None:
                     fields.append(self.plan.result(self, host, dev, descriptors, per_atom))
                 else:
-                    fields.append(self._resident_fields(out, host["status"], dev, per_atom))
+                    fields.append(self._resident_fields(out, host["status"], dev, per_atom, kept))
             else:
+                if guessed:
+                    self._settle_capacities()
                 return fields
             # A list overflowed: the true counts are known now, so one rerun suffices.
             self.capacity_radial = grown_capacity(self.neighbor_maxima.radial, self.capacity_radial)
@@ -416,19 +426,28 @@ class Evaluator:
             self._active_params = self.params
         out["diagnostics"][...] = lists.diagnostics
         if raw_positions is not None:
-            xp, outputs = self.xp, 3 + 2
+            xp, outputs = self.xp, sum(out.offsets["status"])
             out["status"][0:1] = xp.isfinite(out.buffer[outputs:]).all()
             out["status"][1:2] = xp.abs(raw_positions - dev.atoms.positions).max()
         return out
 
     def _resident_fields(self, out: Download, status: np.ndarray, dev: DeviceBatch,
-                         per_atom: frozenset[str]) -> dict[str, Any] | None:
-        """The device result fields of a resident batch, after its status (see :meth:`evaluate_resident`)."""
+                         per_atom: frozenset[str], kept: dict[str, Any]) -> dict[str, Any] | None:
+        """The ``kept`` device result fields of a resident batch, after its status (see
+        :meth:`evaluate_resident`)."""
         if not status[0]:  # the host copy names the first non-finite output
             self._result(self.plan.result(self, out.fetch(), dev, False, per_atom)).check_finite()
         if status[1] > WRAP_EXACT_LIMIT:
             return None
-        return self.plan.result(self, out.views(), dev, False, per_atom)
+        return kept
+
+    def _settle_capacities(self) -> None:
+        """After lists of guessed capacities held a first evaluation: GPUMD's capacities
+        from the true counts (25 % over them) for every later one, and reported."""
+        m = self.neighbor_maxima
+        self.capacity_radial, self.capacity_angular = grown_capacity(m.radial, 1), grown_capacity(m.angular, 1)
+        self.neighbor_maxima = NeighborMaxima(m.radial, m.angular, self.capacity_radial,
+                                              self.capacity_angular, m.strategy)
 
     def _first_lists(self, dev: DeviceBatch, strategy: str,
                      guess: tuple[int, int] | None) -> NeighborLists | None:

@@ -57,7 +57,14 @@ def true_counts(structures: list[Atoms], cutoffs: tuple[float, float]) -> tuple[
                  for rc in cutoffs)
 
 
-def test_capacities_come_from_the_density_and_overflowing_lists_grow():
+def neighbor_searches(backend: KernelBackend) -> int:
+    """Neighbor searches run so far (GPUNEP_PROFILE counts every launch by name)."""
+    return sum(calls for name, (calls, _) in backend.evaluator.profile.items()
+               if name in ("nep_neighbor_small", "nep_neighbor_cell"))
+
+
+def test_capacities_come_from_the_density_and_overflowing_lists_grow(monkeypatch):
+    monkeypatch.setenv("GPUNEP_PROFILE", "1")
     # max-neighbor numbers far too small: the header's numbers are not what the lists get
     model = random_model(("Te", "Pb"), cutoff=(6.0, 4.5), max_neighbors=(1, 1), seed=11)
     structures = [rattled_bulk(model.types, 5.0, 2, seed=1), rattled_bulk(model.types, 4.6, 1, seed=2)]
@@ -66,26 +73,28 @@ def test_capacities_come_from_the_density_and_overflowing_lists_grow():
     # no capacity before the first evaluation: it guesses them from the density and
     # checks the lists against the true counts before anything else runs
     assert (backend.evaluator.capacity_radial, backend.evaluator.capacity_angular) == (None, None)
+    counts = true_counts(structures, (6.0, 4.5))
+    guesses = (density_guess(structures, 6.0), density_guess(structures, 4.5))
+    assert counts[0] <= guesses[0] and counts[1] <= guesses[1]
     result = backend.evaluate(batch)
     expected = reference.evaluate(model, batch)
     for name in ("energy", "energies", "forces", "virial", "virials"):
         assert rel(getattr(result, name), getattr(expected, name)) <= RTOL_FLOAT64, name
     assert backend.evaluator.transfers == 2  # the counts, then the results
+    assert neighbor_searches(backend) == 1   # the guessed lists held: no second search
 
-    counts = true_counts(structures, (6.0, 4.5))
     maxima = backend.neighbor_maxima
     assert (maxima.radial, maxima.angular) == counts
-    # the guesses held every atom's neighbors, so the lists were kept, not rebuilt
-    guesses = (density_guess(structures, 6.0), density_guess(structures, 4.5))
-    assert counts[0] <= guesses[0] and counts[1] <= guesses[1]
-    assert (maxima.capacity_radial, maxima.capacity_angular) == guesses
+    # then GPUMD's headroom over the counts, kept for the next call
+    assert maxima.capacity_radial == math.ceil(1.25 * counts[0])
+    assert maxima.capacity_angular == math.ceil(1.25 * counts[1])
     again = backend.evaluate(batch)
     assert np.array_equal(again.forces, result.forces)
     assert backend.evaluator.transfers == 1
     assert backend.neighbor_maxima.capacity_radial == maxima.capacity_radial
 
     # lists too small for a batch (as after a smaller batch): one overflowing pass,
-    # then lists grown to the counts (GPUMD's 25 % headroom), and the exact result
+    # then lists grown to the counts, and the exact result
     backend.evaluator.capacity_radial, backend.evaluator.capacity_angular = 2, 2
     grown = backend.evaluate(batch)
     assert backend.evaluator.transfers == 2
@@ -94,7 +103,8 @@ def test_capacities_come_from_the_density_and_overflowing_lists_grow():
     assert backend.neighbor_maxima.capacity_angular == math.ceil(1.25 * counts[1])
 
 
-def test_a_guess_too_small_is_replaced_by_the_counts_before_anything_runs():
+def test_a_guess_too_small_is_replaced_by_the_counts_before_anything_runs(monkeypatch):
+    monkeypatch.setenv("GPUNEP_PROFILE", "1")
     # a dense cluster in a large periodic box: the mean density says few neighbors
     model = random_model(("Te", "Pb"), cutoff=(6.0, 4.5), seed=11)
     cluster = rattled_bulk(model.types, 4.6, 2, seed=4)
@@ -103,7 +113,8 @@ def test_a_guess_too_small_is_replaced_by_the_counts_before_anything_runs():
     assert density_guess([cluster], 6.0) < counts[0]
     backend = KernelBackend(model, "host", "float64")
     result = backend.evaluate(pack(cluster, model))
-    assert backend.evaluator.transfers == 2  # the counts, then the results: nothing ran twice
+    assert backend.evaluator.transfers == 2  # the counts, then the results
+    assert neighbor_searches(backend) == 2   # the search again with room, nothing else twice
     maxima = backend.neighbor_maxima
     assert (maxima.radial, maxima.angular) == counts
     assert maxima.capacity_radial == math.ceil(1.25 * counts[0])

@@ -29,11 +29,11 @@ SUM_COMPONENTS = 10
 MAX_PRECONTRACTED_TYPES = 16
 
 
-def present_types(ev: PlanContext, type_counts: np.ndarray) -> tuple[int, np.ndarray]:
-    """``(n_pre, type_slot)`` from the atoms of each type: the radial derivatives are
+def present_types(ev: PlanContext, types_present: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(n_pre, type_slot)`` from whether each type occurs: the radial derivatives are
     pre-contracted per present neighbor type (kernels/nep_potential.cu) when few types are present."""
     n_types = len(ev.model.types)
-    present = np.flatnonzero(type_counts)
+    present = np.flatnonzero(types_present)
     type_slot = np.full(n_types, -1, dtype=np.int32)
     type_slot[present] = np.arange(len(present), dtype=np.int32)
     return (len(present) if len(present) <= MAX_PRECONTRACTED_TYPES else 0), type_slot
@@ -45,11 +45,11 @@ class PotentialPlan(ModelPlan):
     files = ("nep_potential.cu", "nep_descriptor.cu")
 
     def upload(self, ev: PlanContext, batch: "Batch", types: np.ndarray) -> dict[str, Any]:
-        return self.upload_counts(ev, np.bincount(types, minlength=len(ev.model.types)))
+        return self.upload_present(ev, np.bincount(types, minlength=len(ev.model.types)) > 0)
 
-    def upload_counts(self, ev: PlanContext, type_counts: np.ndarray) -> dict[str, Any]:
-        """:meth:`upload` from the atoms of each type (all a potential's launches need)."""
-        n_pre, type_slot = present_types(ev, type_counts)
+    def upload_present(self, ev: PlanContext, types_present: np.ndarray) -> dict[str, Any]:
+        """:meth:`upload` from whether each type occurs (all a potential's launches need)."""
+        n_pre, type_slot = present_types(ev, types_present)
         return {"n_pre": n_pre, "type_slot": ev.xp.asarray(type_slot)}
 
     def outputs(self, ev: PlanContext, dev: "DeviceBatch", descriptors: bool,
