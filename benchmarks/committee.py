@@ -17,7 +17,12 @@ rounds (best round of each, benchmarks/timing.py):
   architecture: the structures packed once and one set of neighbor lists per
   batch, then each member's potential.
 
-    python benchmarks/committee.py [--members 4] [--repeat 8] [--threads 1] [--seconds 5]
+With ``--from-file`` the structures are first written to an extended XYZ
+file in a temporary directory and every method is given its path, as
+``gpunep active`` and an active-learning script give theirs: the separate
+runs then read the file once per member, the committee once.
+
+    python benchmarks/committee.py [--members 4] [--repeat 8] [--threads 1] [--seconds 5] [--from-file]
 
 Not part of the test suite.
 """
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -39,6 +45,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="time per method (default 5)")
     parser.add_argument("--backend", default="host")
     parser.add_argument("--precision", default="float32")
+    parser.add_argument("--from-file", action="store_true",
+                        help="give every method the path of an extxyz file of the structures")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before the host kernels' OpenMP runtime loads
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,9 +59,17 @@ def main() -> None:
                             l_max=(4, 2, 0), n_neuron=30, seed=seed) for seed in range(args.members)]
     structures, what = data(args.repeat)
     n_atoms = sum(len(a) for a in structures)
+    n_frames = len(structures)
+    if args.from_file:
+        import ase.io
+
+        folder = tempfile.TemporaryDirectory()
+        path = Path(folder.name) / "structures.xyz"
+        ase.io.write(path, structures, format="extxyz")
+        structures, what = str(path), what + ", read from an extxyz file by every method"
     options = dict(backend=args.backend, precision=args.precision, progress=False)
     print(f"{args.members} members (nep_prediction's architecture, random weights); {what}: "
-          f"{len(structures)} structures, {n_atoms} atoms; {args.backend} {args.precision}, "
+          f"{n_frames} structures, {n_atoms} atoms; {args.backend} {args.precision}, "
           f"OMP_NUM_THREADS={args.threads}, {os.cpu_count()} cores on this machine")
 
     def separate() -> None:
@@ -72,7 +88,7 @@ def main() -> None:
         run()
     best = best_round_seconds(methods, args.seconds)
     for name, seconds in best.items():
-        print(f"{name:>17}: {len(structures) / seconds:8.1f} frames/s  "
+        print(f"{name:>17}: {n_frames / seconds:8.1f} frames/s  "
               f"{args.members * n_atoms / seconds:10.0f} member-atom evaluations/s  "
               f"{best['separate'] / seconds:5.2f}x separate")
 
