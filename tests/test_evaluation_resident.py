@@ -248,3 +248,28 @@ def test_host_lists_beside_device_positions_take_the_host_path():
         results = gpunep.evaluate(engine, **mixed)
         for name, value in results.items():
             assert np.array_equal(value.get(), expected[name]), name
+
+
+def test_a_slab_and_a_molecule_on_the_device():
+    # not periodic in three dimensions: no density to size the first lists by, so the
+    # first call counts first (3 transfers), as the host path does
+    slab = bulk("SiC", "zincblende", 4.36, cubic=True) * (2, 2, 1)
+    slab.rattle(0.05, seed=7)
+    slab.wrap()
+    slab.pbc = (True, True, False)
+    molecule = bulk("SiC", "zincblende", 4.36) * (1, 1, 1)
+    molecule.pbc = False
+    arrays = dict(positions=np.concatenate([slab.positions, molecule.positions]),
+                  numbers=np.concatenate([slab.numbers, molecule.numbers]),
+                  cell=np.array([slab.cell[:], molecule.cell[:]]),
+                  pbc=np.array([slab.pbc, molecule.pbc]),
+                  system_index=np.repeat([0, 1], [len(slab), len(molecule)]))
+    with cuda_standin() as standin:
+        engine = get_backend(MODEL, "cuda", "float64")
+        device = on_device(standin.cupy, arrays)
+        standin.log.reset()
+        results = gpunep.evaluate(engine, **device, properties=ALL)
+        assert standin.transfers == 3
+        expected = gpunep.evaluate(get_backend(MODEL, "cuda", "float64"), **arrays, properties=ALL)
+        for name, value in results.items():
+            assert np.array_equal(value.get(), expected[name]), name
