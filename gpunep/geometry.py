@@ -230,3 +230,57 @@ def stress_volumes(cells: np.ndarray, wanted: Sequence[str]) -> np.ndarray | Non
         raise ValueError(f"{where}: {' and '.join(stresses)} {verb} a three-dimensional cell (three "
                          f"non-zero, independent vectors); its cell is {cells[s].tolist()}")
     return volumes
+
+
+# Margins of the batched pre-checks below: a cell or atom this close to a limit
+# is decided by the exact per-structure function instead, whatever the rounding
+# of the batched arithmetic.
+_SURE_SINE = 2.0 * DEGENERATE_SINE
+_SURE_IMAGES = 0.999 * MAX_IMAGES_PER_DIRECTION
+_SURE_INSIDE = 1e-9
+
+
+def cells_surely_valid(cells: np.ndarray, pbc: np.ndarray, cutoff: float) -> np.ndarray:
+    """(S,) which cells :func:`check_cell` certainly accepts, decided for all at once.
+
+    Cells without periodicity, and periodic-in-3D cells with non-zero vectors
+    far from both limits (shape and images); every other cell is for
+    :func:`check_cell` to judge (False here says nothing against it).
+    """
+    sure = ~pbc.any(axis=1)
+    full = np.flatnonzero(pbc.all(axis=1))
+    if full.size:
+        cell = cells[full]
+        lengths = np.linalg.norm(cell, axis=2)
+        unit = cell / np.where(lengths > 0.0, lengths, 1.0)[:, :, None]
+        gram = unit @ np.swapaxes(unit, 1, 2)
+        sines = np.sqrt(np.maximum(np.linalg.det(gram), 0.0))
+        volume = np.abs(np.linalg.det(cell))
+        areas = np.stack([np.linalg.norm(np.cross(cell[:, e], cell[:, f]), axis=1)
+                          for e, f in ((1, 2), (2, 0), (0, 1))], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            images = cutoff * areas / volume[:, None]
+        sure[full] = ((lengths > 0.0).all(axis=1) & (sines > _SURE_SINE)
+                      & (images < _SURE_IMAGES).all(axis=1))
+    return sure
+
+
+def atoms_surely_inside(positions: np.ndarray, cells: np.ndarray, pbc: np.ndarray,
+                        offsets: np.ndarray) -> np.ndarray:
+    """(S,) which structures :func:`wrap_positions` certainly returns unchanged, decided
+    for all at once: those without periodicity, and periodic-in-3D ones (with cells
+    :func:`check_cell` accepts) whose atoms all lie well inside the cell. Atoms near a
+    face, or outside, leave their structure to :func:`wrap_positions`."""
+    counts = np.diff(offsets)
+    sure = ~pbc.any(axis=1) | (counts == 0)
+    full = pbc.all(axis=1) & (counts > 0)
+    if full.any():
+        structure = np.repeat(np.arange(len(counts)), counts)
+        mine = full[structure]
+        inverse = np.linalg.inv(cells[full])
+        slot = np.cumsum(full) - 1  # each full structure's row of `inverse`
+        fractional = np.einsum("nc,ncd->nd", positions[mine], inverse[slot[structure[mine]]])
+        outside = ~((fractional >= _SURE_INSIDE) & (fractional < 1.0 - _SURE_INSIDE)).all(axis=1)
+        near = np.bincount(structure[mine][outside], minlength=len(counts))
+        sure[full] = near[full] == 0
+    return sure

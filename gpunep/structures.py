@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
-from gpunep.geometry import check_cell, wrap_positions
+from gpunep.geometry import atoms_surely_inside, cells_surely_valid, check_cell, wrap_positions
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -217,20 +217,66 @@ def batch_from_arrays(model: "Model", positions: np.ndarray, numbers: np.ndarray
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     type_of = type_table(model)
+    checked = _checked_at_once(model, type_of, positions, numbers, cells, pbc, offsets,
+                               charges_total, noun)
+    if checked is None:  # a structure fails a check: the one-by-one pass names the first
+        checked = _checked_one_by_one(model, type_of, positions, numbers, cells, pbc, offsets,
+                                      charges_total, noun)
+    types, wrapped = checked
+    return Batch(positions=np.ascontiguousarray(wrapped), types=types,
+                 cells=np.ascontiguousarray(cells, dtype=np.float64),
+                 pbc=np.ascontiguousarray(pbc, dtype=bool), offsets=offsets,
+                 charges_total=charges_total)
+
+
+def _checked_at_once(model: "Model", type_of: np.ndarray, positions: np.ndarray, numbers: np.ndarray,
+                     cells: np.ndarray, pbc: np.ndarray, offsets: np.ndarray,
+                     charges_total: np.ndarray | None, noun: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Types and wrapped positions of a batch, its checks made on all structures at once
+    where that is certain, one by one where it is not (a cell near a limit, atoms near
+    or outside a face); None when any structure fails a check. Equal, bit for bit, to
+    :func:`_checked_one_by_one`, which is per structure in Python (~0.2 ms each)."""
+    inside = (numbers >= 0) & (numbers < len(type_of))
+    types = np.where(inside, type_of[np.where(inside, numbers, 0)], -1).astype(np.int32)
+    finite = np.isfinite(positions).all() and np.isfinite(cells).all()
+    if (types < 0).any() or not finite or (
+            charges_total is not None and not np.isfinite(charges_total).all()):
+        return None
+    cutoff = model.max_cutoff
+    unsure_cell = ~cells_surely_valid(cells, pbc, cutoff)
+    try:
+        for s in np.flatnonzero(unsure_cell):
+            check_cell(cells[s], pbc[s], cutoff, _where(noun, s, len(cells)))
+        wrapped = positions.copy()
+        for s in np.flatnonzero(~atoms_surely_inside(positions, cells, pbc, offsets)):
+            atoms = slice(int(offsets[s]), int(offsets[s + 1]))
+            wrapped[atoms] = wrap_positions(positions[atoms], cells[s], pbc[s],
+                                            _where(noun, s, len(cells)))
+    except ValueError:
+        return None
+    return types, wrapped
+
+
+def _checked_one_by_one(model: "Model", type_of: np.ndarray, positions: np.ndarray,
+                        numbers: np.ndarray, cells: np.ndarray, pbc: np.ndarray, offsets: np.ndarray,
+                        charges_total: np.ndarray | None, noun: str) -> tuple[np.ndarray, np.ndarray]:
+    """Types and wrapped positions, each structure checked in turn: the first failure
+    (in structure order: species, positions, cell, wrapping, charge) is raised."""
     cutoff = model.max_cutoff
     types = np.empty(len(numbers), dtype=np.int32)
     wrapped = np.empty_like(positions)
-    for s in range(len(counts)):
-        where = f"{noun} {s}" if len(counts) > 1 else noun
+    for s in range(len(cells)):
+        where = _where(noun, s, len(cells))
         atoms = slice(int(offsets[s]), int(offsets[s + 1]))
         types[atoms] = _types_of(numbers[atoms], type_of, model, where)
         wrapped[atoms] = _checked_positions(positions[atoms], cells[s], pbc[s], cutoff, where)
         if charges_total is not None and not np.isfinite(charges_total[s]):
             raise ValueError(f"{where}: the total charge {charges_total[s]} is not finite")
-    return Batch(positions=np.ascontiguousarray(wrapped), types=types,
-                 cells=np.ascontiguousarray(cells, dtype=np.float64),
-                 pbc=np.ascontiguousarray(pbc, dtype=bool), offsets=offsets,
-                 charges_total=charges_total)
+    return types, wrapped
+
+
+def _where(noun: str, s: int, n_structures: int) -> str:
+    return f"{noun} {s}" if n_structures > 1 else noun
 
 
 def _joined(parts: list[np.ndarray], empty_shape: tuple[int, ...], dtype: type) -> np.ndarray:

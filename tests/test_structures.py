@@ -99,3 +99,62 @@ def test_image_counts_cover_every_image_within_the_cutoff(cell, pbc):
     assert np.all(counts[~pbc] == 0)
     # no needless over-enumeration: at most one extra image per direction
     assert np.all(counts <= needed + 1)
+
+
+def zoo() -> list[Atoms]:
+    """Structures at and near every decision of the batched checks: atoms well inside,
+    on faces (fractional 0), just outside and far outside periodic cells; a slab, a
+    molecule, an empty structure; skewed and thin cells near the image limit."""
+    rng = np.random.default_rng(5)
+    diamond = bulk("C", "diamond", a=3.57, cubic=True) * (2, 2, 2)   # atoms at fractional 0
+    rattled = diamond.copy()
+    rattled.positions += rng.normal(0, 0.3, rattled.positions.shape)  # some just outside
+    far = diamond.copy()
+    far.positions[3] += 1e6 * far.cell[1]                              # far outside
+    skewed = bulk("C", "diamond", a=3.57)                              # primitive, 60 degrees
+    skewed.positions += 0.01
+    thin = Atoms("CH", positions=[[0.1, 0.1, 0.1], [0.1, 0.1, 0.9]],
+                 cell=[[10, 0, 0], [0, 10, 0], [0, 0, 5.0 / 32 * 1.0005]], pbc=True)  # 31.98 images
+    slab = diamond.copy()
+    slab.pbc = (True, True, False)
+    slab.positions[0, 2] -= 2.0
+    water = molecule("H2O")
+    boxed = molecule("CO2")
+    boxed.set_cell([8.0, 8.0, 8.0])
+    boxed.pbc = True                                                   # centred at the origin: outside
+    return [diamond, rattled, far, skewed, thin, slab, water, Atoms(cell=np.eye(3), pbc=True), boxed]
+
+
+def test_batched_checks_equal_the_per_structure_checks_bit_for_bit():
+    from gpunep.structures import _checked_at_once, _checked_one_by_one, type_table
+
+    structures = zoo()
+    batch = pack(structures, MODEL)   # packed at once
+    offsets, type_of = batch.offsets, type_table(MODEL)
+    positions = np.concatenate([a.positions for a in structures])
+    numbers = np.concatenate([a.numbers for a in structures])
+    args = (MODEL, type_of, positions, numbers, batch.cells, batch.pbc, offsets, None, "structure")
+    at_once = _checked_at_once(*args)
+    one_by_one = _checked_one_by_one(*args)
+    assert at_once is not None
+    for mine, theirs in zip(at_once, one_by_one):
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs)
+    assert np.array_equal(batch.positions, one_by_one[1])
+    assert not np.array_equal(one_by_one[1], positions)   # the zoo does need wrapping
+    # both kinds of decision were taken: at once (diamond's cell, the shifted primitive
+    # cell's atoms, the molecule) and left to the exact functions (the thin cell, atoms
+    # on faces or outside)
+    from gpunep.geometry import atoms_surely_inside, cells_surely_valid
+
+    assert cells_surely_valid(batch.cells, batch.pbc, MODEL.max_cutoff).tolist() == [
+        True, True, True, True, False, False, True, True, True]
+    assert atoms_surely_inside(positions, batch.cells, batch.pbc, offsets).tolist() == [
+        False, False, False, True, False, False, True, True, False]
+
+
+def test_the_first_failing_structure_is_named_as_one_by_one():
+    structures = zoo()
+    structures[2].cell[2] = [0.0, 0.0, 1e-3]     # too thin, structure 2
+    structures[5][1].symbol = "N"                # an unknown species, structure 5
+    with pytest.raises(ValueError, match=r"^structure 2: periodic cell vector 2"):
+        pack(structures, MODEL)
