@@ -121,7 +121,8 @@ def check_cell(cell: np.ndarray, pbc: np.ndarray, cutoff: float, where: str) -> 
             raise ValueError(f"{where}: the cell is degenerate (zero volume) but periodic")
         raise ValueError(f"{where}: the periodic cell vectors are linearly dependent")
     thickness = face_distances(completed_cell(cell, pbc))
-    images = np.where(pbc, cutoff / thickness, 0.0)
+    with np.errstate(divide="ignore"):  # a zero thickness: infinitely many images, refused below
+        images = np.where(pbc, cutoff / thickness, 0.0)
     d = int(np.argmax(images))
     if images[d] > MAX_IMAGES_PER_DIRECTION:
         raise ValueError(
@@ -260,7 +261,8 @@ def cells_surely_valid(cells: np.ndarray, pbc: np.ndarray, cutoff: float) -> np.
                           for e, f in ((1, 2), (2, 0), (0, 1))], axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             images = cutoff * areas / volume[:, None]
-        sure[full] = ((lengths > 0.0).all(axis=1) & (sines > _SURE_SINE)
+        # a zero face area is a zero thickness to check_cell, whatever the volume rounds to
+        sure[full] = ((lengths > 0.0).all(axis=1) & (sines > _SURE_SINE) & (areas > 0.0).all(axis=1)
                       & (images < _SURE_IMAGES).all(axis=1))
     return sure
 
@@ -279,8 +281,13 @@ def atoms_surely_inside(positions: np.ndarray, cells: np.ndarray, pbc: np.ndarra
         mine = full[structure]
         inverse = np.linalg.inv(cells[full])
         slot = np.cumsum(full) - 1  # each full structure's row of `inverse`
-        fractional = np.einsum("nc,ncd->nd", positions[mine], inverse[slot[structure[mine]]])
-        outside = ~((fractional >= _SURE_INSIDE) & (fractional < 1.0 - _SURE_INSIDE)).all(axis=1)
+        rows, inverses = positions[mine], inverse[slot[structure[mine]]]
+        fractional = np.einsum("nc,ncd->nd", rows, inverses)
+        # the products' sum rounds differently from wrap_positions' matrix product: by
+        # up to a few ulps of the sum of the terms' magnitudes, which huge cells make large
+        margin = _SURE_INSIDE + 8.0 * np.finfo(np.float64).eps * np.einsum(
+            "nc,ncd->nd", np.abs(rows), np.abs(inverses))
+        outside = ~((fractional >= margin) & (fractional < 1.0 - margin)).all(axis=1)
         near = np.bincount(structure[mine][outside], minlength=len(counts))
         sure[full] = near[full] == 0
     return sure

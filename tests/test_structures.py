@@ -158,3 +158,29 @@ def test_the_first_failing_structure_is_named_as_one_by_one():
     structures[5][1].symbol = "N"                # an unknown species, structure 5
     with pytest.raises(ValueError, match=r"^structure 2: periodic cell vector 2"):
         pack(structures, MODEL)
+
+
+def test_huge_cells_are_judged_as_one_by_one():
+    # found by a random search: in a 1e7 Å cell the batched fractional coordinates round
+    # differently from wrap_positions' by far more than a fixed margin; a face area of
+    # exactly zero with a volume that rounds to non-zero is a zero thickness to check_cell
+    from gpunep.structures import _checked_at_once, _checked_one_by_one, type_table
+
+    wrapped_cell = np.array([[-2.7399574214262399e+06, -6.5437539144335836e+06, 7.0478307326514674e+06],
+                             [7.0478818664167093e+00, 3.6199971086892950e+00, 6.1010640162282890e+00],
+                             [-1.3087397682626717e-01, 1.3277786809617986e-01, 7.2401933216670031e-02]])
+    position = np.array([[-2706125.99245158, -6462967.755963107, 6960830.842428776]])
+    args = (MODEL, type_table(MODEL), position, np.array([6]), wrapped_cell[None], np.ones((1, 3), bool),
+            np.array([0, 1]), None, "structure")
+    expected = _checked_one_by_one(*args)
+    assert not np.array_equal(expected[1], position)   # wrap_positions moves it
+    assert np.array_equal(_checked_at_once(*args)[1], expected[1])
+
+    flat = np.array([[9.2918918035850906e+17, 6.2433342294814554e+17, 0.0],
+                     [3.1322536245968058e+17, 1.2949529233925021e+17, 1.4699948848458424e+18],
+                     [5.5751350821510543e+18, 3.7460005376888730e+18, 0.0]])
+    args = (MODEL, type_table(MODEL), np.zeros((1, 3)), np.array([6]), flat[None], np.ones((1, 3), bool),
+            np.array([0, 1]), None, "structure")
+    with pytest.raises(ValueError, match="thick"):
+        _checked_one_by_one(*args)
+    assert _checked_at_once(*args) is None

@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -124,6 +124,7 @@ class Evaluator:
         self.neighbor_maxima: NeighborMaxima | None = None
         self.transfers = 0
         """Device-to-host transfers of the last evaluation."""
+        self._after_guess = (1, 1)  # the capacities after a first evaluation on guessed ones
         self._buffers: dict[str, Any] = {}
         self._download: Any = None
         self._last_atoms: DeviceAtoms | None = None
@@ -368,38 +369,49 @@ class Evaluator:
         diagnostics are checked; a list that overflowed grows and everything runs again."""
         lists = self._first_lists(dev, strategy, guess) if self.capacity_radial is None else None
         guessed = lists is not None
-        while True:
-            if lists is None:
-                lists = self.search.build(dev.atoms, self.capacity_radial, self.capacity_angular,
-                                          strategy)
-            fields: list[dict[str, Any] | None] = []
-            for params in members:
-                out = self._launch_plan(dev, lists, params, descriptors, per_atom, raw_positions)
-                # a resident batch's results are copied out of the download buffer before
-                # the download that waits for the device, so no later evaluation (on
-                # another stream) can overwrite the buffer before the copies ran
-                kept = (None if raw_positions is None
-                        else self.plan.result(self, out.views(), dev, False, per_atom))
-                with self._phase("download"):
-                    host = out.fetch() if raw_positions is None else out.fetch_head("status")
-                self.transfers += out.transfers
-                if not fields:  # the lists, and so the diagnostics, are every member's
-                    self._check_diagnostics(host_batch, host["diagnostics"], lists.strategy)
-                    if not self._fits():
-                        break
-                if raw_positions is None:
-                    fields.append(self.plan.result(self, host, dev, descriptors, per_atom))
-                else:
-                    fields.append(self._resident_fields(out, host["status"], dev, per_atom, kept))
+        try:
+            while True:
+                if lists is None:
+                    lists = self.search.build(dev.atoms, self.capacity_radial,
+                                              self.capacity_angular, strategy)
+                fields = self._members_on(lists, dev, members, descriptors, per_atom, host_batch,
+                                          raw_positions)
+                if fields is not None:
+                    return fields
+                # A list overflowed: the true counts are known now, so one rerun suffices.
+                self.capacity_radial = grown_capacity(self.neighbor_maxima.radial,
+                                                      self.capacity_radial)
+                self.capacity_angular = grown_capacity(self.neighbor_maxima.angular,
+                                                       self.capacity_angular)
+                lists = None
+        finally:  # also after an error: the guess served the first evaluation only
+            if guessed:
+                self._settle_capacities()
+
+    def _members_on(self, lists: NeighborLists, dev: DeviceBatch, members: tuple[Any, ...],
+                    descriptors: bool, per_atom: frozenset[str], host_batch: Callable[[], Batch],
+                    raw_positions: Any) -> list[dict[str, Any] | None] | None:
+        """Each member's result fields on ``lists``, or None when a list overflowed."""
+        fields: list[dict[str, Any] | None] = []
+        for params in members:
+            out = self._launch_plan(dev, lists, params, descriptors, per_atom, raw_positions)
+            # a resident batch's results are copied out of the download buffer before
+            # the download that waits for the device, so no later evaluation (on
+            # another stream) can overwrite the buffer before the copies ran
+            kept = (None if raw_positions is None
+                    else self.plan.result(self, out.views(), dev, False, per_atom))
+            with self._phase("download"):
+                host = out.fetch() if raw_positions is None else out.fetch_head("status")
+            self.transfers += out.transfers
+            if not fields:  # the lists, and so the diagnostics, are every member's
+                self._check_diagnostics(host_batch, host["diagnostics"], lists)
+                if not self._fits():
+                    return None
+            if raw_positions is None:
+                fields.append(self.plan.result(self, host, dev, descriptors, per_atom))
             else:
-                if guessed:
-                    self._settle_capacities()
-                return fields
-            # A list overflowed: the true counts are known now, so one rerun suffices.
-            self.capacity_radial = grown_capacity(self.neighbor_maxima.radial, self.capacity_radial)
-            self.capacity_angular = grown_capacity(self.neighbor_maxima.angular,
-                                                   self.capacity_angular)
-            lists = None
+                fields.append(self._resident_fields(out, host["status"], dev, per_atom, kept))
+        return fields
 
     def _guess(self, cells: np.ndarray, pbc: np.ndarray, offsets: np.ndarray) -> tuple[int, int] | None:
         """First capacities for a backend's first batch (:func:`guessed_capacities`)."""
@@ -442,12 +454,12 @@ class Evaluator:
         return kept
 
     def _settle_capacities(self) -> None:
-        """After lists of guessed capacities held a first evaluation: GPUMD's capacities
-        from the true counts (25 % over them) for every later one, and reported."""
-        m = self.neighbor_maxima
-        self.capacity_radial, self.capacity_angular = grown_capacity(m.radial, 1), grown_capacity(m.angular, 1)
-        self.neighbor_maxima = NeighborMaxima(m.radial, m.angular, self.capacity_radial,
-                                              self.capacity_angular, m.strategy)
+        """After lists of guessed capacities served a first evaluation: GPUMD's capacities,
+        25 % over the counts fetched with them, for every later one (and reported)."""
+        self.capacity_radial, self.capacity_angular = self._after_guess
+        if self.neighbor_maxima is not None:
+            self.neighbor_maxima = replace(self.neighbor_maxima, capacity_radial=self.capacity_radial,
+                                           capacity_angular=self.capacity_angular)
 
     def _first_lists(self, dev: DeviceBatch, strategy: str,
                      guess: tuple[int, int] | None) -> NeighborLists | None:
@@ -461,16 +473,17 @@ class Evaluator:
         self.transfers += 1
         if guess is not None and counts[0] <= radial and counts[1] <= angular:
             self.capacity_radial, self.capacity_angular = radial, angular
+            self._after_guess = grown_capacity(int(counts[0]), 1), grown_capacity(int(counts[1]), 1)
             return lists
         self.capacity_radial = grown_capacity(int(counts[0]), 1)
         self.capacity_angular = grown_capacity(int(counts[1]), 1)
         return None
 
     def _check_diagnostics(self, host_batch: Callable[[], Batch], diagnostics: np.ndarray,
-                           strategy: str) -> None:
+                           lists: NeighborLists) -> None:
         max_radial, max_angular, coincident = (int(v) for v in diagnostics)
-        self.neighbor_maxima = NeighborMaxima(max_radial, max_angular, self.capacity_radial,
-                                              self.capacity_angular, strategy)
+        self.neighbor_maxima = NeighborMaxima(max_radial, max_angular, lists.capacity_radial,
+                                              lists.capacity_angular, lists.strategy)
         if coincident:
             raise ValueError(_coincident_message(host_batch(), coincident - 1))
 

@@ -82,3 +82,8 @@ def test_other_species_or_model_types_cannot_share():
     dipole = random_model(("Te", "Pb"), model_type="dipole", seed=1)
     assert "only potentials" in engine.cannot_share(dipole)
     assert "only potentials" in get_backend(dipole, "host").cannot_share(dipole)
+
+
+def test_no_members_on_a_fresh_backend():
+    engine = get_backend(MEMBERS[0], "host")
+    assert engine.evaluate_members(pack([rattled(6.4, (1, 1, 1), 6)], MEMBERS[0]), []) == []
