@@ -8,7 +8,10 @@ Cases (sizes adjustable, ``--sizes``):
 * the cases of the CPU benchmark: UNEP (16 species) on a 4000-atom random
   alloy, NEP89 on 2000 atoms, C_2024 diamond 512 and 4096 atoms;
 * batch prediction: ``gpunep.predict`` on ``--frames`` structures of 64-216
-  atoms (frames/s), and the nep_prediction train.xyz repeated 8 times.
+  atoms (frames/s), and the nep_prediction train.xyz repeated 8 times;
+* one MD step through ``gpunep.evaluate`` (C_2024 diamond): CuPy arrays on
+  the backend's GPU, whose results stay there (gpunep/device_resident.py),
+  against numpy arrays copied to the GPU and back.
 
 Every method runs once to warm up (kernels compiled, buffers sized), then is
 timed over rounds of ``--seconds``; the median round is kept. gpunep's
@@ -198,6 +201,38 @@ def batch_cases(models: Path, frames: int, dry_run: bool, seconds: float) -> lis
     return rows
 
 
+def md_step_cases(models: Path, sizes, dry_run: bool, seconds: float) -> list[dict]:
+    """Atom-steps/s of ``gpunep.evaluate`` as an MD driver calls it: numpy in and out, and
+    (on a GPU) CuPy arrays that stay on the device, timed until the results are ready."""
+    import gpunep
+    from gpunep.backends import get_backend
+
+    model = gpunep.read_model(models / "gpumd/potentials/C_2024_NEP4.txt")
+    backend = get_backend(model, "host" if dry_run else "cuda", "float32")
+    rows = []
+    for n in sizes:
+        atoms = diamond(n)
+        arrays = dict(positions=atoms.positions, numbers=atoms.numbers, cell=np.asarray(atoms.cell[:]))
+        row = {"case": f"evaluate, C_2024 diamond {len(atoms)} atoms"}
+        t = median_seconds(lambda: gpunep.evaluate(backend, **arrays, pbc=True), seconds)
+        row["numpy in and out, atom-steps/s"] = len(atoms) / t
+        if not dry_run:
+            import cupy
+
+            on_gpu = {name: cupy.asarray(value) for name, value in arrays.items()}
+
+            def step() -> None:
+                gpunep.evaluate(backend, **on_gpu, pbc=True)
+                cupy.cuda.get_current_stream().synchronize()
+
+            t = median_seconds(step, seconds)
+            row["CuPy in and out (stays on the GPU), atom-steps/s"] = len(atoms) / t
+            row["transfers of the evaluation"] = backend.transfers
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
 def markdown(rows: list[dict]) -> str:
     """One table per kind of row (the keys of the first row of each kind)."""
     out, columns = [], None
@@ -229,6 +264,7 @@ def main() -> None:
     frames = min(args.frames, 200) if args.dry_run else args.frames
     rows = structure_cases(args.models, sizes, args.dry_run, args.seconds)
     rows += batch_cases(args.models, frames, args.dry_run, args.seconds)
+    rows += md_step_cases(args.models, sizes, args.dry_run, args.seconds)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gpu_bench.json").write_text(json.dumps(rows, indent=1))
     (args.out / "gpu_bench.md").write_text(markdown(rows))
