@@ -1,8 +1,8 @@
 """:func:`gpunep.evaluate` on the GPU the arrays live on: read in place, results made there.
 
 When the positions are on the device a ``cuda`` backend runs on (CuPy arrays,
-torch CUDA tensors; numbers, cells and system_index there too) and the model is a potential,
-the evaluation never copies anything of size N to the host: the arrays are
+torch CUDA tensors; numbers, cells and system_index there too) and the model
+is a potential, the evaluation copies nothing of size N to the host: the arrays are
 read through DLPack, species are mapped to types and checked on the device,
 and the results are device arrays shared with the caller's library. Two
 small downloads remain, both needed to plan and to trust the launches: the
