@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 
 from gpunep.errors import StructureWarning
+from gpunep.io.extxyz_atoms import frame_atoms
 from gpunep.io.extxyz_text import (atom_count, check_atom_lines, check_comment_numbers, declared_columns,
                                    min_bytes, refuse_other_blank)
 from gpunep.model.c_text import C_BLANKS, strip_byte_order_marks
@@ -166,11 +167,13 @@ def _iter_extxyz(path: Path, offset: int = 0, frame: int = 0, line_number: int =
             if not header.strip(C_BLANKS):
                 continue
             first = lines.number
-            text, info = _frame_text(lines, header, frame)
-            try:
-                atoms = ase.io.read(io.StringIO(text), format="extxyz")
-            except Exception as exc:  # ASE raises many types; name the frame for the user
-                raise ValueError(f"{path}, line {first}: frame {frame}: {exc}") from exc
+            text, info, rows = _frame_text(lines, header, frame)
+            atoms = frame_atoms(info, rows)
+            if atoms is None:
+                try:
+                    atoms = ase.io.read(io.StringIO(text), format="extxyz")
+                except Exception as exc:  # ASE raises many types; name the frame for the user
+                    raise ValueError(f"{path}, line {first}: frame {frame}: {exc}") from exc
             _virial_row_major(atoms)
             where = f"{path}, frame {frame} (line {first})"
             if not reported_missing_cell and "Lattice" not in info and "pbc" not in info:
@@ -181,9 +184,10 @@ def _iter_extxyz(path: Path, offset: int = 0, frame: int = 0, line_number: int =
             frame += 1
 
 
-def _frame_text(lines: "_Lines", header: str, frame: int) -> tuple[str, dict]:
+def _frame_text(lines: "_Lines", header: str, frame: int) -> tuple[str, dict, list[list[str]]]:
     """The text of the frame that opens with ``header`` (just read), read on and checked
-    for ASE (:mod:`gpunep.io.extxyz_text`), 6-component tensors expanded; and its comment keys."""
+    for ASE (:mod:`gpunep.io.extxyz_text`), 6-component tensors expanded; its comment keys;
+    and the tokens of its atom lines."""
     path, first = lines.path, lines.number
     refuse_other_blank(header, path, first)
     n_atoms = _atom_count(header, path, first, frame)
@@ -196,8 +200,8 @@ def _frame_text(lines: "_Lines", header: str, frame: int) -> tuple[str, dict]:
     info = _comment_keys(comment, expanded, path, first, frame)
     columns = declared_columns(str(info.get("Properties", "species:S:1:pos:R:3")), path, first + 1, frame)
     atom_lines = _atom_lines(lines, n_atoms, columns.count, frame)
-    check_atom_lines(columns, atom_lines, path, first + 2, frame)
-    return header + expanded + "".join(atom_lines), info
+    rows = check_atom_lines(columns, atom_lines, path, first + 2, frame)
+    return header + expanded + "".join(atom_lines), info, rows
 
 
 def _atom_lines(lines: "_Lines", n_atoms: int, n_columns: int, frame: int) -> list[str]:

@@ -148,16 +148,19 @@ def declared_columns(properties: str, path: Path, line: int, frame: int) -> Colu
     return Columns(properties, widths, sum(width for _, width in widths))
 
 
-def check_atom_lines(columns: Columns, atom_lines: list[str], path: Path, first: int, frame: int) -> None:
+def check_atom_lines(columns: Columns, atom_lines: list[str], path: Path, first: int,
+                     frame: int) -> list[list[str]]:
     """Each atom line (the first is line ``first``) has the declared columns, and its real and
-    integer columns hold numbers in C's forms. ASE reads lines with too few or too many
-    columns without complaint (e.g. all positions zero)."""
+    integer columns hold numbers in C's forms; returns the lines' tokens. ASE reads lines
+    with too few or too many columns without complaint (e.g. all positions zero)."""
     text = "".join(atom_lines)
     refuse_other_blank(text, path, first)
     # only non-ASCII characters and '_' make Python read a number C does not
     plain = text.isascii() and "_" not in text
+    rows = []
     for k, atom_line in enumerate(atom_lines):
         tokens = atom_line.split()  # no blanks but C's remain, so this is C's split
+        rows.append(tokens)
         if len(tokens) != columns.count:
             raise ValueError(f"{path}, line {first + k}: frame {frame}, atom {k}: {len(tokens)} columns, "
                              f"but Properties={columns.properties} declares {columns.count}")
@@ -169,3 +172,4 @@ def check_atom_lines(columns: Columns, atom_lines: list[str], path: Path, first:
                 raise ValueError(f"{path}, line {first + k}: frame {frame}, atom {k}, column "
                                  f"{column + 1}: {token!r} is not {what} as GPUMD reads one "
                                  "(ASCII digits with an optional sign, point and exponent)")
+    return rows
