@@ -217,8 +217,9 @@ def batch_from_arrays(model: "Model", positions: np.ndarray, numbers: np.ndarray
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     type_of = type_table(model)
-    checked = _checked_at_once(model, type_of, positions, numbers, cells, pbc, offsets,
-                               charges_total, noun)
+    # one structure (an MD step) is checked faster alone than by the batched pre-checks
+    checked = None if len(counts) == 1 else _checked_at_once(
+        model, type_of, positions, numbers, cells, pbc, offsets, charges_total, noun)
     if checked is None:  # a structure fails a check: the one-by-one pass names the first
         checked = _checked_one_by_one(model, type_of, positions, numbers, cells, pbc, offsets,
                                       charges_total, noun)
