@@ -291,6 +291,15 @@ def _check(check: Callable[[], Outcome]) -> Outcome:
         return "WRONG", f"accepted, but the independent reading fails: {type(error).__name__}: {error}"
 
 
+def _accepted(data: bytes, check_exact: Callable[[str], None]) -> Outcome:
+    """The outcome of a file a reader accepted: its text must be UTF-8 and ``check_exact``
+    (the independent reading of that text) must pass."""
+    text = _decoded(data)
+    if text is None:
+        return "WRONG", "accepted a file that is not UTF-8"
+    return _check(lambda: (check_exact(text), ("exact", ""))[1])
+
+
 def read_model_case(path: Path, data: bytes, folder: Path) -> Outcome:
     from gpunep.errors import ModelFileError
     from gpunep.model import read_model
@@ -299,10 +308,7 @@ def read_model_case(path: Path, data: bytes, folder: Path) -> Outcome:
         model = read_model(path)
     except ModelFileError as error:
         return _refused(error, path, data)
-    text = _decoded(data)
-    if text is None:
-        return "WRONG", "accepted a file that is not UTF-8"
-    return _check(lambda: (check_model_exact(model, text, folder / "out.txt"), ("exact", ""))[1])
+    return _accepted(data, lambda text: check_model_exact(model, text, folder / "out.txt"))
 
 
 def read_restart_case(path: Path, data: bytes, folder: Path) -> Outcome:
@@ -315,10 +321,7 @@ def read_restart_case(path: Path, data: bytes, folder: Path) -> Outcome:
         if model.restart_parameters is not None:
             return "CRASH", "refused, but the model kept part of the restart"
         return _refused(error, path, data)
-    text = _decoded(data)
-    if text is None:
-        return "WRONG", "accepted a file that is not UTF-8"
-    return _check(lambda: (check_restart_exact(model, text, folder), ("exact", ""))[1])
+    return _accepted(data, lambda text: check_restart_exact(model, text, folder))
 
 
 def read_nepin_case(path: Path, data: bytes, folder: Path) -> Outcome:

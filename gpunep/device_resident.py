@@ -28,6 +28,7 @@ from gpunep.arrays import Placement, like_device_input, on_device, placement_of
 from gpunep.backends.base import Backend
 from gpunep.engine.device_batch import ResidentBatch
 from gpunep.geometry import check_cell, stress_volumes
+from gpunep.properties import EVALUATE_PER_ATOM
 from gpunep.structures import type_table
 
 #: what the device path returns (descriptors and charge-model outputs take the host path)
@@ -35,7 +36,6 @@ RESIDENT_PROPERTIES = frozenset(("energy", "forces", "stress", "energies", "stre
 #: the libraries whose GPU arrays it reads and makes (others go through the host)
 RESIDENT_LIBRARIES = ("cupy", "torch")
 _DLPACK_CUDA = 2
-_PER_ATOM = {"energies": "energies", "stresses": "virials"}
 
 
 def stays_on_device(backend: Backend, arrays: dict[str, Any], where: Placement,
@@ -83,7 +83,7 @@ def evaluate_resident(backend: Any, arrays: dict[str, Any], wanted: tuple[str, .
         if batch is None:
             return None
         volumes = stress_volumes(batch.cells, wanted)
-        per_atom = [_PER_ATOM[name] for name in wanted if name in _PER_ATOM]
+        per_atom = [EVALUATE_PER_ATOM[name] for name in wanted if name in EVALUATE_PER_ATOM]
         fields = backend.evaluate_resident(batch, per_atom=per_atom)
         if fields is None:
             return None

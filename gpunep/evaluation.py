@@ -24,6 +24,7 @@ from gpunep.backends import get_backend
 from gpunep.backends.base import Backend
 from gpunep.device_resident import evaluate_resident, stays_on_device
 from gpunep.geometry import stress_volumes
+from gpunep.properties import EVALUATE_PER_ATOM
 from gpunep.model import Model, read_model
 from gpunep.structures import Batch, BatchResult, batch_from_arrays
 
@@ -36,8 +37,6 @@ OFFERED = {
     "dipole": ("dipole", "descriptors"),
     "polarizability": ("polarizability", "descriptors"),
 }
-#: result name -> the per-atom output of Backend.evaluate it needs
-_PER_ATOM = {"energies": "energies", "stresses": "virials"}
 
 
 def evaluate(model_or_backend: "Backend | Model | str | os.PathLike | Any", positions: Any, numbers: Any,
@@ -158,7 +157,7 @@ def batch_of(model: Model, positions: np.ndarray, numbers: np.ndarray, cell: np.
 
 def ase_results(backend: Backend, batch: Batch, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The ``wanted`` results of ``batch`` as host float64 arrays, in ASE's units and signs."""
-    per_atom = [_PER_ATOM[name] for name in wanted if name in _PER_ATOM]
+    per_atom = [EVALUATE_PER_ATOM[name] for name in wanted if name in EVALUATE_PER_ATOM]
     result = backend.evaluate(batch, descriptors="descriptors" in wanted, per_atom=per_atom)
     result.check_finite()
     volumes = stress_volumes(batch.cells, wanted)

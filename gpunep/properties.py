@@ -27,6 +27,9 @@ VOIGT_SIX = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))   # xx yy zz yz xz 
 EV_PER_A3_TO_GPA = 160.2177
 
 _ENERGY_MODELS = ("potential", "potential_with_charges", "temperature")
+#: :func:`gpunep.evaluate`'s per-atom results, and the per-atom output of
+#: ``Backend.evaluate`` (``per_atom=``) each is made from
+EVALUATE_PER_ATOM = {"energies": "energies", "stresses": "virials"}
 _CHARGE_MODELS = ("potential_with_charges",)
 
 

@@ -12,8 +12,8 @@ capitalised, standard per-atom and per-frame properties in a
 ``SinglePointCalculator`` (ASE's :func:`ase.io.extxyz.set_calc_and_arrays`),
 the rest in ``atoms.arrays`` and ``atoms.info``. Frames with constraints
 (``move_mask``) are left to ASE. tests/predict/test_extxyz_atoms.py compares
-the two readers' ``Atoms`` on every data set in ../shared and on generated
-frames of every column type.
+the two readers' ``Atoms`` on real data sets and on generated frames of every
+column type.
 """
 
 from __future__ import annotations
